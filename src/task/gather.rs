@@ -38,9 +38,12 @@ use super::ready_set::ReadySet;
 
 /// Runs every future in `futs` concurrently and returns their outputs in input order.
 ///
-/// asyncio's `gather(*aws)`. The futures run inside the task that awaits the gather (see the
-/// [module docs](self)); dropping the gather drops them all. An empty input completes at once
-/// with an empty `Vec`. Each wake-up of a child costs O(1), however many children there are.
+/// asyncio's `gather(*aws)`. Unlike asyncio, nothing is spawned: the futures run inside
+/// the task that awaits the gather, and dropping the gather drops them all (asyncio's
+/// cancelling of the outer future). To run them as separate tasks, `spawn` each one and
+/// gather the [`Task`](crate::Task)s. An empty input completes at once with an empty `Vec`.
+/// Each wake-up of a child costs O(1), however many children there are: the gather polls
+/// only the children whose wakers were called.
 ///
 /// ```
 /// use std::time::Duration;

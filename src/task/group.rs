@@ -119,16 +119,17 @@ impl<E> TaskGroupError<E> {
 /// use tinyloop::{ChildError, TaskGroup};
 /// # tinyloop::run(async {
 /// let group = TaskGroup::new();
-/// group.spawn(async {
+/// let patient = group.spawn(async {
 ///     tinyloop::sleep(Duration::from_secs(60)).await; // cancelled after 1 s
 ///     Ok(())
 /// });
-/// group.spawn(async {
+/// let _failing = group.spawn(async {
 ///     tinyloop::sleep(Duration::from_secs(1)).await;
-///     Err("disk full")
+///     Err::<(), _>("disk full")
 /// });
 /// let err = group.join().await.unwrap_err();
 /// assert_eq!(err.into_first(), ChildError::Failed("disk full"));
+/// assert!(patient.await.unwrap_err().is_cancelled());
 /// # });
 /// ```
 #[doc(alias = "asyncio.TaskGroup")]
@@ -178,9 +179,11 @@ impl<E: 'static> TaskGroup<E> {
     /// Spawns `fut` as a child of the group: asyncio's `TaskGroup.create_task`.
     ///
     /// The returned [`Task`] behaves like any other: await it, or drop it to let the group
-    /// alone watch the child. If the child returns `Err`, the error goes to the group (see
-    /// the [module docs](self)) and the child's task ends as cancelled. After the group has
-    /// failed, `spawn` returns a task that is already cancelled; `fut` never runs.
+    /// alone watch the child. If the child returns `Err`, the error goes to the group, for
+    /// [`join`](TaskGroup::join) to report (an `E` cannot be in two places without `Clone`),
+    /// and the child's own task ends as cancelled. A panicking child's task reports the
+    /// panic as usual. After the group has failed, `spawn` returns a task that is already
+    /// cancelled; `fut` never runs.
     ///
     /// # Panics
     /// When no loop is running on this thread.

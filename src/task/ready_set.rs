@@ -15,7 +15,7 @@
 //! ```text
 //!   child 7 wakes ──► queued[7]: false → true ──► ready.push(7) ──► (list was empty?) wake parent
 //!                                                      │
-//!   parent polled ──► register parent waker, swap ready list out ──► for i in batch:
+//!   parent polled ──► register parent waker, take the ready list ──► for i in batch:
 //!                                                                      queued[i] = false; poll child i
 //! ```
 //!
@@ -29,10 +29,10 @@
 //!   non-empty list, which the parent has not taken yet, so it will see that index too.
 //! * The parent registers its waker in the same critical section in which it takes the list,
 //!   so a wake that finds the list empty always wakes the newest parent waker.
-//! * One parent poll takes the shared list at most once. A child that wakes itself while it
-//!   is being polled (a `yield_now` inside the child) lands in the shared list and is polled
-//!   on the *next* parent poll, so the parent cannot spin forever inside one poll and starve
-//!   the loop.
+//! * One parent poll takes the shared list once, at its start, and polls each child in it at
+//!   most once. A child that wakes itself while it is being polled (a `yield_now` inside the
+//!   child) lands in the shared list and is polled on the *next* parent poll, so the parent
+//!   cannot spin inside one poll and starve the loop.
 //!
 //! Every waker is made once, when the set is built; polling allocates nothing (the ready list
 //! and the parent's batch are two `Vec`s that swap places and keep their capacity). The wakers
@@ -59,7 +59,9 @@ struct ReadyList {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, ReadyList> {
         // Nothing panics while the lock is held, but a poisoned list is still a valid list.
-        self.list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.list
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -138,43 +140,47 @@ impl ReadySet {
     /// `Some` (then the rest wait for the next call) or none are left (then `None`).
     ///
     /// `poll_child(i, cx)` must poll child `i` with `cx`, whose waker is child `i`'s own.
-    /// A call that returns `None` has registered `cx`'s waker: the parent will be woken as
-    /// soon as any child is.
+    /// Every call registers `cx`'s waker first, so after a call that returns `None` the
+    /// parent will be woken as soon as any child is.
     pub(crate) fn poll_woken<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> Option<R>,
     ) -> Option<R> {
-        let mut refilled = false;
-        loop {
-            while let Some(&index) = self.batch.get(self.cursor) {
-                self.cursor += 1;
-                // Cleared before the poll, so a wake-up during the poll queues the child again.
-                // The swap (not a store) acquires whatever the waking thread wrote before waking.
-                self.shared.queued[index].swap(false, Ordering::AcqRel);
-                let mut child_cx = Context::from_waker(&self.wakers[index]);
-                if let Some(out) = poll_child(index, &mut child_cx) {
-                    return Some(out);
-                }
+        self.take_woken(cx.waker());
+        while let Some(&index) = self.batch.get(self.cursor) {
+            self.cursor += 1;
+            // Cleared before the poll, so a wake-up during the poll queues the child again
+            // (for the next parent poll). The swap, unlike a store, acquires whatever the
+            // waking thread wrote before it woke us.
+            self.shared.queued[index].swap(false, Ordering::AcqRel);
+            let mut child_cx = Context::from_waker(&self.wakers[index]);
+            if let Some(out) = poll_child(index, &mut child_cx) {
+                return Some(out);
             }
-            if refilled {
-                return None;
-            }
-            self.refill(cx.waker());
-            refilled = true;
         }
+        None
     }
 
-    /// Registers the parent's waker and swaps the shared ready list into `batch`.
-    fn refill(&mut self, parent: &Waker) {
-        self.batch.clear();
-        self.cursor = 0;
+    /// Registers the parent's waker and moves the shared ready list onto the end of `batch`.
+    fn take_woken(&mut self, parent: &Waker) {
+        if self.cursor == self.batch.len() {
+            self.batch.clear();
+            self.cursor = 0;
+        }
         let mut list = self.shared.lock();
         match &list.parent {
             Some(old) if old.will_wake(parent) => {}
             _ => list.parent = Some(parent.clone()),
         }
-        std::mem::swap(&mut list.ready, &mut self.batch);
+        if self.batch.is_empty() {
+            // The common case: swap the buffers, so neither side ever reallocates.
+            std::mem::swap(&mut list.ready, &mut self.batch);
+        } else {
+            // Left over from a call that stopped early (`as_completed` hands out one result
+            // at a time): the earlier wakes keep their place in front.
+            self.batch.append(&mut list.ready);
+        }
     }
 
     /// How many children the set was built for.
@@ -235,6 +241,7 @@ mod tests {
 
     #[test]
     fn a_child_waking_itself_waits_for_the_next_parent_poll() {
+        // Polled once per parent poll, however often it wakes itself.
         let waker = Waker::from(Arc::new(CountWaker(AtomicUsize::new(0))));
         let mut cx = Context::from_waker(&waker);
         let mut set = ReadySet::new(2);
@@ -254,7 +261,10 @@ mod tests {
         let waker = Waker::from(Arc::new(CountWaker(AtomicUsize::new(0))));
         let mut cx = Context::from_waker(&waker);
         let mut set = ReadySet::new(3);
-        assert_eq!(set.poll_woken(&mut cx, |i, _| (i == 1).then_some(i)), Some(1));
+        assert_eq!(
+            set.poll_woken(&mut cx, |i, _| (i == 1).then_some(i)),
+            Some(1)
+        );
         assert_eq!(polled(&mut set, &mut cx), vec![2]);
     }
 

@@ -141,15 +141,18 @@ impl<F: Future + Unpin> Future for SelectAll<F> {
     type Output = (F::Output, usize, Vec<F>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        assert!(!self.futs.is_empty(), "`SelectAll` polled after it completed");
-        let winner = self
-            .futs
-            .iter_mut()
-            .enumerate()
-            .find_map(|(i, fut)| match Pin::new(fut).poll(cx) {
-                Poll::Ready(out) => Some((i, out)),
-                Poll::Pending => None,
-            });
+        assert!(
+            !self.futs.is_empty(),
+            "`SelectAll` polled after it completed"
+        );
+        let winner =
+            self.futs
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, fut)| match Pin::new(fut).poll(cx) {
+                    Poll::Ready(out) => Some((i, out)),
+                    Poll::Pending => None,
+                });
         match winner {
             Some((index, out)) => {
                 let mut rest = std::mem::take(&mut self.futs);
