@@ -163,6 +163,38 @@ fn dropping_the_group_cancels_every_child() {
 }
 
 #[test]
+fn children_cancelled_before_their_first_poll_still_let_join_finish() {
+    block_on(async {
+        let drops = Rc::new(Cell::new(0));
+        let group = TaskGroup::new();
+        // The first child fails on its first poll, before the others have ever been polled.
+        let failing = group.spawn(async { Err::<u64, _>("at once") });
+        let unpolled = group.spawn(sleeper(&drops, 100, Ok(1)));
+        let also_unpolled = group.spawn(sleeper(&drops, 100, Ok(2)));
+        let err = timeout(ms(1_000), group.join())
+            .await
+            .expect("join finished");
+        assert_eq!(err.unwrap_err().into_first(), ChildError::Failed("at once"));
+        assert_eq!(drops.get(), 2);
+        assert_eq!(failing.await, Err(JoinError::Cancelled));
+        assert_eq!(unpolled.await, Err(JoinError::Cancelled));
+        assert_eq!(also_unpolled.await, Err(JoinError::Cancelled));
+    });
+}
+
+#[test]
+fn dropping_the_group_before_its_children_start_cancels_them() {
+    block_on(async {
+        let drops = Rc::new(Cell::new(0));
+        let group = TaskGroup::<()>::new();
+        let a = group.spawn(sleeper(&drops, 100, Ok(1)));
+        drop(group);
+        assert_eq!(a.await, Err(JoinError::Cancelled));
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+#[test]
 fn dropping_a_join_cancels_every_child() {
     block_on(async {
         let drops = Rc::new(Cell::new(0));

@@ -36,9 +36,9 @@
 //!
 //! The group and every child wrapper share one `GroupState` (an `Rc<RefCell<..>>`): a slab
 //! of cancel handles for the children still alive, the count of live children, the failures
-//! so far, and the waker of a pending `join`. A child's slot is freed by a guard in its
-//! wrapper, which runs whether the child finishes, fails, panics or is cancelled; the last
-//! guard wakes `join`. No borrow of the state is held while a child is cancelled or a waker
+//! so far, and the waker of a pending `join`. A child's slot is freed by a guard that its
+//! wrapper owns from the start, so it runs whether the child finishes, fails, panics or is
+//! cancelled, even before its first poll; the last guard wakes `join`. No borrow of the state is held while a child is cancelled or a waker
 //! runs.
 
 use std::cell::RefCell;
@@ -214,7 +214,13 @@ impl<E: 'static> TaskGroup<E> {
             task.cancel();
             return task;
         };
-        let task = spawn(child(fut, Rc::clone(&self.state), slot));
+        // The guard exists before the wrapper is first polled, so a child cancelled before it
+        // ever ran still frees its slot.
+        let guard = ChildGuard {
+            state: Rc::clone(&self.state),
+            slot,
+        };
+        let task = spawn(child(fut, guard));
         self.state.inner.borrow_mut().children[slot] = Some(CancelHandle {
             core: Rc::clone(&task.core),
             key: task.key,
@@ -345,11 +351,11 @@ impl<E> Drop for ChildGuard<E> {
 }
 
 /// The wrapper every child runs in: polls `fut`, and reports a failure to the group.
-async fn child<F, T, E>(fut: F, state: Rc<GroupState<E>>, slot: usize) -> Result<T, E>
+async fn child<F, T, E>(fut: F, guard: ChildGuard<E>) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let guard = ChildGuard { state, slot };
+    let slot = guard.slot;
     let mut fut = pin!(fut);
     let mut failed = false;
     poll_fn(|cx| {

@@ -269,6 +269,17 @@ mod tests {
     }
 
     #[test]
+    fn later_wakes_queue_up_behind_the_rest_of_the_batch() {
+        let waker = Waker::from(Arc::new(CountWaker(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let mut set = ReadySet::new(3);
+        assert_eq!(set.poll_woken(&mut cx, |i, _| Some(i)), Some(0));
+        set.wakers[0].wake_by_ref();
+        set.wakers[2].wake_by_ref(); // still in the batch: not listed twice
+        assert_eq!(polled(&mut set, &mut cx), vec![1, 2, 0]);
+    }
+
+    #[test]
     fn wakes_from_another_thread() {
         let parent = Arc::new(CountWaker(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&parent));
