@@ -419,9 +419,11 @@ impl Core {
     }
 
     fn fire_timers(&self) {
+        let Some(next) = self.timers.borrow().next_expiration() else {
+            return; // no timers: no need to read the clock
+        };
         let now = self.clock.now_tick();
-        let due = matches!(self.timers.borrow().next_expiration(), Some(t) if t <= now);
-        if !due {
+        if next > now {
             return;
         }
         let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
