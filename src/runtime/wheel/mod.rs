@@ -420,12 +420,6 @@ impl<T> Wheel<T> {
     }
 }
 
-impl<T> Default for Wheel<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<T> fmt::Debug for Wheel<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let occupied: [u32; LEVELS] = std::array::from_fn(|l| self.levels[l].occupied_slots());
