@@ -322,8 +322,8 @@ fn all_tasks_lists_unfinished_tasks_with_state_and_polls() {
             }
             pending::<()>().await;
         });
-        let finished = spawn_named("finished", async {});
-        let scheduled = spawn_named("scheduled", async {});
+        let quick_a = spawn_named("quick-a", async {});
+        let quick_b = spawn_named("quick-b", async {});
         assert_eq!(all_tasks().len(), 4, "the main future is not listed");
         // Let everything run a few turns, then spawn one that has not run yet.
         for _ in 0..5 {
@@ -342,7 +342,10 @@ fn all_tasks_lists_unfinished_tasks_with_state_and_polls() {
         assert_eq!(by("late").state, TaskState::Scheduled);
         assert_eq!(by("late").polls, 0);
         assert!(by("late").spawned_at.file().ends_with("task_spawn.rs"));
-        assert!(finished.is_done() && scheduled.is_done());
+        assert!(
+            quick_a.is_done() && quick_b.is_done(),
+            "finished tasks are not listed"
+        );
         // A task sees itself as Running.
         let me = spawn(async { all_tasks() });
         let seen = me.await.unwrap();

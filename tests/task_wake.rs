@@ -320,6 +320,29 @@ fn call_soon_threadsafe_from_the_loop_thread_runs_later() {
 }
 
 #[test]
+fn call_soon_threadsafe_between_block_on_calls_runs_in_the_next_one() {
+    let lp = util::vloop();
+    let handle = lp.handle();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&ran);
+    thread::spawn(move || {
+        handle
+            .call_soon_threadsafe(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the loop is not running");
+    lp.block_on(async {
+        yield_now().await;
+        yield_now().await;
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn call_soon_threadsafe_after_the_loop_is_dropped_fails() {
     let lp = Loop::new();
     let handle = lp.handle();
