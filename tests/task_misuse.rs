@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tinyloop::{
     all_tasks, call_at, call_later, call_soon, current_task, interval, now, sleep, sleep_until,
-    spawn, spawn_named, timeout, to_thread, yield_now, Loop,
+    spawn, spawn_named, timeout, timeout_at, to_thread, yield_now, Loop,
 };
 use util::{ms, panic_text, vloop};
 
@@ -166,4 +166,21 @@ fn a_timeout_polled_after_completion_panics_with_a_message() {
             "{text}"
         );
     });
+}
+
+#[test]
+#[ignore = "bug: timeout/timeout_at outside a loop name `tinyloop::sleep`/`sleep_until` in their panic"]
+fn timeout_outside_a_loop_panics_naming_timeout() {
+    let text = panic_text(|| drop(timeout(ms(1), async {})));
+    assert_outside_message(&text, "timeout");
+    assert!(
+        !text.contains("sleep"),
+        "names the call the user made: {text}"
+    );
+    let text = panic_text(|| drop(timeout_at(Instant::now(), async {})));
+    assert_outside_message(&text, "timeout_at");
+    assert!(
+        !text.contains("sleep"),
+        "names the call the user made: {text}"
+    );
 }

@@ -374,3 +374,19 @@ fn task_debug_shows_name_and_state() {
         t.await.unwrap();
     });
 }
+
+#[test]
+#[ignore = "bug: a task of loop B awaiting a Task of loop A is never woken when A is dropped (runtime/core.rs Core::shutdown drops join_waker instead of waking it)"]
+fn a_task_awaited_from_another_loop_is_woken_when_its_loop_drops() {
+    let a = vloop();
+    let from_a = a.spawn(pending::<u8>());
+    let b = vloop();
+    let result = b.block_on(async move {
+        let waiter = spawn(from_a);
+        yield_now().await; // the waiter now waits on loop A's task
+        drop(a);
+        // Bounded, so the bug shows as a timeout rather than a hang.
+        tinyloop::timeout(ms(1000), waiter).await
+    });
+    assert_eq!(result, Ok(Ok(Err(JoinError::Cancelled))));
+}
