@@ -71,8 +71,9 @@ impl Condition {
     /// Unlocks `guard`'s lock, waits for a notification, then locks it again and returns the
     /// new guard. asyncio: `await cond.wait()`.
     ///
-    /// Wake-ups may be spurious (see the [module docs](self)): check the condition again
-    /// after `wait` returns, or use [`wait_while`](Condition::wait_while).
+    /// Wake-ups may be spurious (a cancelled waiter passes its notification on, as in
+    /// asyncio): check the condition again after `wait` returns, or use
+    /// [`wait_while`](Condition::wait_while).
     ///
     /// Cancel-safe: dropped while waiting it leaves the queue; dropped after being notified it
     /// passes the notification on; dropped while locking again it passes the lock on.

@@ -18,7 +18,7 @@
 //!
 //! # One waiting mechanism
 //!
-//! All of them queue waiting tasks on the same structure, [`waiters::WaitList`]: a FIFO of
+//! All of them queue waiting tasks on the same structure, `WaitList` (in `waiters.rs`): a FIFO of
 //! slots in a slab. Waking a task means *granting* its slot something (a permit, an item, a
 //! notification), which the task collects when it runs. From that come the guarantees that
 //! hold for every primitive here:
