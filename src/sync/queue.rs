@@ -65,7 +65,7 @@ pub(crate) trait Store<T>: Default {
 
 impl<T> Store<T> for VecDeque<T> {
     fn len(&self) -> usize {
-        self.len()
+        VecDeque::len(self)
     }
     fn push(&mut self, item: T) {
         self.push_back(item);
@@ -80,33 +80,33 @@ impl<T> Store<T> for VecDeque<T> {
 
 impl<T> Store<T> for Vec<T> {
     fn len(&self) -> usize {
-        self.len()
+        Vec::len(self)
     }
     fn push(&mut self, item: T) {
-        self.push(item);
+        Vec::push(self, item);
     }
     fn pop(&mut self) -> Option<T> {
-        self.pop()
+        Vec::pop(self)
     }
     fn push_next(&mut self, item: T) {
-        self.push(item);
+        Vec::push(self, item);
     }
 }
 
 impl<T: Ord> Store<T> for BinaryHeap<Reverse<T>> {
     fn len(&self) -> usize {
-        self.len()
+        BinaryHeap::len(self)
     }
     fn push(&mut self, item: T) {
-        self.push(Reverse(item));
+        BinaryHeap::push(self, Reverse(item));
     }
     fn pop(&mut self) -> Option<T> {
-        self.pop().map(|Reverse(item)| item)
+        BinaryHeap::pop(self).map(|Reverse(item)| item)
     }
     fn push_next(&mut self, item: T) {
         // It was the smallest when it was handed out, so it is popped first again unless a
         // smaller item came in meanwhile, which should go first anyway.
-        self.push(Reverse(item));
+        BinaryHeap::push(self, Reverse(item));
     }
 }
 
