@@ -21,6 +21,22 @@ use crate::runtime::context;
 use crate::runtime::core::{display_name, erase, Core};
 use crate::runtime::tasks::State;
 
+// Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
+mod as_completed;
+mod gather;
+mod group;
+mod ready_set;
+mod select;
+mod shield;
+mod wait;
+
+pub use as_completed::{as_completed, AsCompleted};
+pub use gather::{gather, try_gather, Gather, TryGather};
+pub use group::{ChildError, TaskGroup, TaskGroupError};
+pub use select::{select, select_all, Either, SelectAll};
+pub use shield::{shield, Shield};
+pub use wait::{wait, wait_timeout, ReturnWhen, TaskOutcome};
+
 /// Why a task produced no value: asyncio's `CancelledError`, or the exception it raised.
 #[doc(alias = "CancelledError")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,14 +143,18 @@ impl<T> Task<T> {
 
     /// The task's number within its loop.
     pub fn id(&self) -> TaskId {
-        TaskId(self.core.with_meta(self.key, |m, _| m.number).unwrap_or(0))
+        TaskId(
+            self.core
+                .with_meta(self.key, |m, _, _| m.number)
+                .unwrap_or(0),
+        )
     }
 
     /// `Task-<n>` unless the task was spawned with [`spawn_named`]. (asyncio's `Task.get_name`.)
     #[doc(alias = "Task.get_name")]
     pub fn name(&self) -> String {
         self.core
-            .with_meta(self.key, |m, _| display_name(m))
+            .with_meta(self.key, |m, _, _| display_name(m))
             .unwrap_or_default()
     }
 
@@ -193,12 +213,12 @@ impl<T> fmt::Debug for Task<T> {
 }
 
 fn info_of(core: &Core, key: u64) -> Option<TaskInfo> {
-    core.with_meta(key, |m, state| TaskInfo {
+    core.with_meta(key, |m, state, polls| TaskInfo {
         id: TaskId(m.number),
         name: display_name(m),
         state: state.into(),
         spawned_at: m.spawned_at,
-        polls: m.polls,
+        polls: u64::from(polls),
     })
 }
 

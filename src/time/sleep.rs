@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::clock::deadline_after;
+use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
 use crate::runtime::wheel::TimerKey;
@@ -22,7 +22,11 @@ use crate::runtime::wheel::TimerKey;
 pub fn sleep(d: Duration) -> Sleep {
     let core = context::current("tinyloop::sleep");
     let deadline = deadline_after(core.clock.now(), d);
-    Sleep::new(core, deadline)
+    let mut sleep = Sleep::new(core, deadline);
+    if d.is_zero() {
+        sleep.state = SleepState::YieldOnce;
+    }
+    sleep
 }
 
 /// Waits until `deadline` (on the loop's clock, see [`now`](crate::now)).
@@ -48,10 +52,14 @@ pub struct Sleep {
 enum SleepState {
     /// Not polled yet.
     New,
-    /// The deadline had already passed at the first poll: it yielded once and is done next.
+    /// `sleep(ZERO)`: yield once, like `asyncio.sleep(0)`, without touching the wheel.
+    YieldOnce,
+    /// Yielded once; done at the next poll.
     Yielded,
     /// Armed in the wheel.
     Armed(TimerKey),
+    /// The deadline is decades away (a saturated duration): never armed, never fires.
+    Never,
     Done,
 }
 
@@ -97,18 +105,25 @@ impl Future for Sleep {
         let this = &mut *self;
         match this.state {
             SleepState::Done => Poll::Ready(()),
+            SleepState::Never => Poll::Pending,
             SleepState::Yielded => {
                 this.state = SleepState::Done;
                 Poll::Ready(())
             }
+            SleepState::YieldOnce => {
+                this.state = SleepState::Yielded;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             SleepState::New => {
-                if this.deadline <= this.core.clock.now() {
-                    // Already due: like asyncio.sleep(0), give the others one turn first.
-                    this.state = SleepState::Yielded;
-                    cx.waker().wake_by_ref();
+                // No clock read here: a deadline already in the past maps to a tick the wheel
+                // has passed, and the wheel fires such an entry at its next advance.
+                let tick = this.core.clock.tick_for(this.deadline);
+                if tick >= NEVER_TICK {
+                    // A saturated deadline: it never fires, so nothing to arm.
+                    this.state = SleepState::Never;
                     return Poll::Pending;
                 }
-                let tick = this.core.clock.tick_for(this.deadline);
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
                 this.state = SleepState::Armed(key);
