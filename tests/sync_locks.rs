@@ -6,16 +6,18 @@
 //! `Task::cancel`) check the same behaviour end to end.
 
 #[path = "util/sync.rs"]
+mod sync_util;
 mod util;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
+use sync_util::{reentrant_waker, run_virtual, waiting, Manual, Rng};
 use tinyloop::{
     sleep, spawn, timeout, yield_now, Barrier, Condition, Event, Lock, Semaphore, Task,
 };
-use util::{ms, reentrant_waker, run_virtual, waiting, Manual, Rng};
+use util::ms;
 
 // ---------------------------------------------------------------- Semaphore
 
@@ -681,7 +683,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
         }
     });
     let mut acquire = Box::pin(sem.acquire());
-    assert!(util::poll_with(acquire.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(acquire.as_mut(), &waker).is_pending());
     drop(waker); // the semaphore holds the last clone
     sem.add_permits(1);
     assert_eq!(calls.load(Ordering::SeqCst), 2, "woken, then dropped");
@@ -695,7 +697,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
     });
     let _hold = sem.try_acquire().unwrap();
     let mut acquire = Box::pin(sem.acquire());
-    assert!(util::poll_with(acquire.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(acquire.as_mut(), &waker).is_pending());
     drop(waker);
     let mut acquire = Manual::new(acquire);
     acquire.pending(); // a different waker: the old one is dropped
@@ -709,7 +711,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
     });
     let guard = lock.try_lock().unwrap();
     let mut locking = Box::pin(lock.lock());
-    assert!(util::poll_with(locking.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(locking.as_mut(), &waker).is_pending());
     drop(waker);
     drop(guard);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -726,7 +728,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
         }
     });
     let mut wait = Box::pin(event.wait());
-    assert!(util::poll_with(wait.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(wait.as_mut(), &waker).is_pending());
     drop(waker);
     event.set();
     drop(wait);
@@ -740,7 +742,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
         move || cond.notify_all()
     });
     let mut wait = Box::pin(cond.wait(lock.try_lock().unwrap()));
-    assert!(util::poll_with(wait.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(wait.as_mut(), &waker).is_pending());
     drop(waker);
     cond.notify_one();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -753,7 +755,7 @@ fn reentrant_wakers_are_woken_and_dropped_outside_the_borrow() {
         move || assert_eq!(barrier.n_waiting(), 0)
     });
     let mut wait = Box::pin(barrier.wait());
-    assert!(util::poll_with(wait.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(wait.as_mut(), &waker).is_pending());
     drop(waker);
     assert!(Manual::new(barrier.wait()).ready().is_leader());
     assert_eq!(calls.load(Ordering::SeqCst), 2);

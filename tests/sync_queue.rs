@@ -2,6 +2,7 @@
 //! model-based property tests.
 
 #[path = "util/sync.rs"]
+mod sync_util;
 mod util;
 
 use std::cell::{Cell, RefCell};
@@ -12,11 +13,12 @@ use std::sync::atomic::Ordering;
 use std::task::Poll;
 
 use proptest::prelude::*;
+use sync_util::{reentrant_waker, run_virtual, waiting, Manual};
 use tinyloop::{
     spawn, yield_now, LifoQueue, PriorityQueue, Queue, QueueShutDown, TaskDoneError, TryGetError,
     TryPutError,
 };
-use util::{ms, reentrant_waker, run_virtual, waiting, Manual};
+use util::ms;
 
 // ---------------------------------------------------------------- order and size
 
@@ -543,7 +545,7 @@ fn reentrant_wakers_can_use_the_queue() {
         }
     });
     let mut get = Box::pin(queue.get());
-    assert!(util::poll_with(get.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(get.as_mut(), &waker).is_pending());
     drop(waker);
     queue.try_put(1).unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2, "woken, then dropped");
@@ -556,7 +558,7 @@ fn reentrant_wakers_can_use_the_queue() {
         move || assert!(queue.try_put(9).is_err())
     });
     let mut put = Box::pin(queue.put(2));
-    assert!(util::poll_with(put.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(put.as_mut(), &waker).is_pending());
     drop(waker);
     assert_eq!(queue.try_get(), Ok(1));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -569,9 +571,9 @@ fn reentrant_wakers_can_use_the_queue() {
     });
     queue.try_put(1).unwrap();
     let mut join = Box::pin(queue.join());
-    assert!(util::poll_with(join.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(join.as_mut(), &waker).is_pending());
     let mut put = Box::pin(queue.put(3));
-    assert!(util::poll_with(put.as_mut(), &waker).is_pending());
+    assert!(sync_util::poll_with(put.as_mut(), &waker).is_pending());
     drop(waker);
     queue.try_get().unwrap();
     queue.task_done().unwrap();

@@ -1,6 +1,8 @@
-//! Helpers for the `sync_*` tests: polling futures by hand (to stage a race at an exact
-//! point, without a loop), wakers that count, and wakers that call back into a primitive.
-#![allow(dead_code, unreachable_pub)]
+//! Helpers for the `sync_*` tests, on top of the shared `util` module (which the including
+//! test file declares too): polling futures by hand (to stage a race at an exact point,
+//! without a loop), wakers that count, wakers that call back into a primitive, and a seeded
+//! random number generator.
+#![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -132,20 +134,13 @@ impl Drop for Reentrant {
     }
 }
 
-/// Runs `fut` on a loop with virtual time, so sleeps are exact and instant. A test that
-/// deadlocks (a lost permit, item or wake-up) fails after a virtual hour instead of hanging.
+/// [`vrun`](crate::util::vrun) (a virtual-time loop), but a test that deadlocks (a lost
+/// permit, item or wake-up) fails after a virtual hour instead of hanging: with nothing else
+/// to do, the virtual clock jumps straight to the deadline.
 pub fn run_virtual<F: Future>(fut: F) -> F::Output {
     let deadlock = Duration::from_secs(3600);
-    tinyloop::Loop::builder()
-        .virtual_time(true)
-        .build()
-        .unwrap()
-        .block_on(async move { tinyloop::timeout(deadlock, fut).await })
+    crate::util::vrun(async move { tinyloop::timeout(deadlock, fut).await })
         .expect("deadlock: the test was still waiting after a virtual hour")
-}
-
-pub fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
 }
 
 /// A small deterministic random number generator (xorshift64*), so stress tests replay
