@@ -117,10 +117,7 @@ impl Condition {
     /// nothing. asyncio: `cond.notify(n)`.
     #[doc(alias = "asyncio.Condition.notify")]
     pub fn notify(&self, n: usize) {
-        let wakers: Vec<Waker> = {
-            let mut waiters = self.waiters.borrow_mut();
-            (0..n).map_while(|_| waiters.grant_front(()).ok()).collect()
-        };
+        let wakers = self.waiters.borrow_mut().grant_first(n, || ());
         wakers.into_iter().for_each(Waker::wake);
     }
 

@@ -220,20 +220,19 @@ impl Semaphore {
     /// If the number of free permits would exceed `usize::MAX`.
     #[doc(alias = "asyncio.Semaphore.release")]
     pub fn add_permits(&self, n: usize) {
-        let wakers: Vec<Waker> = {
+        let wakers = {
             let mut state = self.state.borrow_mut();
             let granted = n.min(state.waiters.len());
             let Some(permits) = state.permits.checked_add(n - granted) else {
                 panic!(
                     "Semaphore::add_permits({n}) would raise the free permits past usize::MAX \
-                     ({} are free already); add fewer permits",
+                     ({} are free already); add fewer permits (a dropped SemaphorePermit already \
+                     gives its permit back, so it must not be added again)",
                     state.permits
                 );
             };
             state.permits = permits;
-            (0..granted)
-                .filter_map(|_| state.waiters.grant_front(()).ok())
-                .collect()
+            state.waiters.grant_first(granted, || ())
         };
         wakers.into_iter().for_each(Waker::wake);
     }

@@ -154,14 +154,20 @@ impl<G> WaitList<G> {
         }
     }
 
-    /// Grants every waiting future (`Event.set`, `notify_all`, a full barrier, shutdown) and
-    /// returns their wakers in arrival order.
-    pub(crate) fn grant_all(&mut self, mut grant: impl FnMut() -> G) -> Vec<Waker> {
-        let mut wakers = Vec::with_capacity(self.len);
-        while !self.is_empty() {
+    /// Grants the `n` longest-waiting futures (all of them, if fewer wait) and returns their
+    /// wakers in arrival order.
+    pub(crate) fn grant_first(&mut self, n: usize, mut grant: impl FnMut() -> G) -> Vec<Waker> {
+        let n = n.min(self.len);
+        let mut wakers = Vec::with_capacity(n);
+        for _ in 0..n {
             wakers.extend(self.grant_front(grant()).ok());
         }
         wakers
+    }
+
+    /// Grants every waiting future (`Event.set`, `notify_all`, a full barrier, shutdown).
+    pub(crate) fn grant_all(&mut self, grant: impl FnMut() -> G) -> Vec<Waker> {
+        self.grant_first(usize::MAX, grant)
     }
 
     /// Checks a waiting future's slot: takes its grant if it has one, otherwise records the
