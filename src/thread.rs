@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::runtime::core::{panic_message, Core};
+use crate::runtime::observe::WaitOn;
 use crate::runtime::pool;
 use crate::task::JoinError;
 
@@ -104,7 +105,10 @@ impl<T> Future for ToThread<T> {
             None if !self.counted => {
                 panic!("a ToThread future was polled again after it completed")
             }
-            None => Poll::Pending,
+            None => {
+                self.core.note_wait(WaitOn::Named("to_thread"));
+                Poll::Pending
+            }
         }
     }
 }

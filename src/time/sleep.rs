@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::runtime::clock::deadline_after;
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
+use crate::runtime::observe::WaitOn;
 use crate::runtime::wheel::TimerKey;
 
 /// Waits for `d` to pass: asyncio's `asyncio.sleep(d)`.
@@ -119,6 +120,7 @@ impl Future for Sleep {
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
                 this.state = SleepState::Armed(key);
+                this.core.note_wait(WaitOn::Timer(this.deadline));
                 Poll::Pending
             }
             SleepState::Armed(key) => {
@@ -137,6 +139,7 @@ impl Future for Sleep {
                         };
                         drop(timers);
                         drop(stale);
+                        this.core.note_wait(WaitOn::Timer(this.deadline));
                         Poll::Pending
                     }
                     Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
