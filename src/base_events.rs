@@ -273,8 +273,11 @@ impl LoopBuilder {
     /// (no task ready, no timer, no I/O waiter, no `to_thread` work, no `ctrl_c()` future,
     /// no `LoopHandle` alive): [`OnDeadlock::Panic`] by default, like Go's "all goroutines
     /// are asleep"; `try_block_on` then returns `Err(Deadlock)` instead of panicking.
-    /// [`OnDeadlock::Ignore`] keeps waiting for ever, for programs whose threads wake tasks
-    /// through raw wakers without holding a `LoopHandle`.
+    /// Before it calls it a deadlock the loop waits a grace period of real time (50 ms when
+    /// the main future waits on a `sync` primitive, 1 s when on a future it cannot name) for
+    /// threads that might hold a raw waker. [`OnDeadlock::Ignore`] keeps waiting for ever,
+    /// for programs whose threads wake tasks through raw wakers (or cross-thread channels
+    /// from other crates) without holding a `LoopHandle`.
     pub fn on_deadlock(mut self, action: OnDeadlock) -> Self {
         self.config.detect_deadlocks = action == OnDeadlock::Panic;
         self

@@ -14,7 +14,8 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! tinyloop::run(async {
+//! let event_loop = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
+//! event_loop.block_on(async {
 //!     let _worker = tinyloop::spawn_named("worker", async {
 //!         tinyloop::sleep(Duration::from_secs(5)).await;
 //!     });
@@ -53,8 +54,9 @@ pub enum OnDeadlock {
     #[default]
     Panic,
     /// Keep waiting for ever, as if there were no check: for programs whose own threads wake
-    /// tasks through raw wakers, later than the loop's 50 ms grace period, without holding a
-    /// `LoopHandle`.
+    /// tasks through raw wakers (or through cross-thread channels from other crates, which
+    /// keep raw wakers) without holding a `LoopHandle`, possibly later than the loop's grace
+    /// period (50 ms when the main future waits on a `sync` primitive, 1 s otherwise).
     Ignore,
 }
 

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::runtime::core::{panic_message, Core};
-use crate::runtime::observe::WaitOn;
+use crate::runtime::observe::{Prim, WaitOn};
 use crate::runtime::pool;
 use crate::task::JoinError;
 
@@ -106,7 +106,7 @@ impl<T> Future for ToThread<T> {
                 panic!("a ToThread future was polled again after it completed")
             }
             None => {
-                self.core.note_wait(WaitOn::Named("to_thread"));
+                self.core.note_wait(WaitOn::Prim(Prim::ToThread));
                 Poll::Pending
             }
         }

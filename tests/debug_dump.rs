@@ -71,11 +71,11 @@ fn the_dump_lists_names_states_polls_waits_and_spawn_locations() {
 #[test]
 fn a_primitive_with_a_timeout_shows_both() {
     vloop().block_on(async {
-        let t = tinyloop::spawn_named("bounded", async {
-            let forever = tinyloop::spawn(std::future::pending::<()>());
-            let _ = tinyloop::timeout(Duration::from_secs(2), forever).await;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = tinyloop::spawn_named("bounded", async move {
+            let work = tinyloop::to_thread(move || rx.recv().unwrap());
+            let _ = tinyloop::timeout(Duration::from_secs(2), work).await;
         });
-        tinyloop::yield_now().await;
         tinyloop::yield_now().await;
         let info = tinyloop::all_tasks()
             .into_iter()
@@ -83,9 +83,9 @@ fn a_primitive_with_a_timeout_shows_both() {
             .unwrap();
         let wait = info
             .waiting_on
-            .expect("the task waits on a Task and a timer");
-        assert!(wait.starts_with("task #"), "{wait}");
-        assert!(wait.ends_with("(deadline +2 s)"), "{wait}");
+            .expect("the task waits on to_thread and a timer");
+        assert!(wait.starts_with("to_thread (deadline +"), "{wait}");
+        tx.send(()).unwrap();
         t.await.unwrap();
     });
 }

@@ -509,6 +509,7 @@ impl Core {
             }
             slot.state = State::Running;
             slot.polls = slot.polls.saturating_add(1);
+            slot.wait_kind = 0; // what it waits on is noted afresh in each poll
             let Body::Future(future) = body else {
                 unreachable!("a scheduled task has its future")
             };

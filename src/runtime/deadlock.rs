@@ -19,18 +19,27 @@
 //!
 //! If one of the countable sources exists, the loop blocks as usual. If none does, only the
 //! last row could still help, so the loop gives it a **grace period**: it blocks in the poller
-//! for [`GRACE`] of real time (not virtual: under virtual time nothing is armed, so there is
+//! for a while of real time (not virtual: under virtual time nothing is armed, so there is
 //! nothing to jump to either). If nothing at all arrived by then (no I/O, no message from
 //! another thread), the main future can never be woken: the loop stops and `block_on`
 //! panics (or `try_block_on` returns `Err(Deadlock)`) with a report that names what the main
 //! future waits on, follows the chain of tasks awaiting tasks, and includes the task dump.
 //!
+//! How long to wait depends on what the main future waits on. Following its chain (main
+//! awaits task 2, which awaits task 5, which waits on `Event::wait`): when it ends at one of
+//! the single-threaded `sync` primitives, only code on this loop could end the wait, so
+//! [`GRACE`] (50 ms) is plenty. When it ends at a future the loop cannot name (a channel
+//! from another crate, a hand-written future), a thread may hold its waker, so the loop
+//! waits [`LONG_GRACE`] (1 s): long enough for a thread that was merely not scheduled on a
+//! busy machine.
+//!
 //! # False alarms and misses
 //!
-//! * A thread that holds a raw waker and wakes the loop later than the grace period would be
-//!   reported wrongly. Such a thread should hold a `LoopHandle` while it may wake the loop
-//!   (then the loop never calls it a deadlock), or the loop can be built with
-//!   `on_deadlock(OnDeadlock::Ignore)`.
+//! * A thread that holds a raw waker (directly, or inside a cross-thread channel that is not
+//!   tinyloop's) and wakes the loop later than the grace period would be reported wrongly.
+//!   Such a thread should hold a `LoopHandle` while it may wake the loop (then the loop
+//!   never calls it a deadlock), or the loop can be built with
+//!   `on_deadlock(OnDeadlock::Ignore)`. The report says so.
 //! * A `LoopHandle` kept alive anywhere (even inside the main future) or an armed timer that
 //!   never matters (a `sleep(Duration::MAX)`) keeps the loop from calling it a deadlock: the
 //!   check is conservative and only speaks when it is sure.
@@ -40,13 +49,16 @@
 //! Nothing on any hot path: the check runs only when the loop is about to sleep for ever.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::core::Core;
-use super::observe::{Stop, WaitOn};
+use super::observe::{Stop, Waiting};
 
-/// How long the loop waits for a thread holding a raw waker before calling it a deadlock.
+/// How long the loop waits before calling it a deadlock when the main future's wait ends at
+/// a primitive only this loop can signal.
 pub(crate) const GRACE: Duration = Duration::from_millis(50);
+/// ... and when it ends at a future the loop cannot name, which a thread might wake.
+pub(crate) const LONG_GRACE: Duration = Duration::from_secs(1);
 
 /// Why `block_on` stopped before its future finished.
 #[derive(Debug)]
@@ -65,13 +77,44 @@ impl Core {
         if !self.config.detect_deadlocks || self.outside_can_wake() {
             return None;
         }
-        self.poll_io(Some(GRACE));
+        let grace = self.grace();
+        let until = Instant::now() + grace;
+        loop {
+            // The poller may return early with nothing new: a stale wake-up of the
+            // cross-thread waker, or a signal. Only the whole grace period counts.
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.observe.stop.get() != Stop::No || !self.nothing_can_wake() {
+                break;
+            }
+            self.poll_io(Some(left));
+        }
         if self.observe.stop.get() == Stop::No && self.nothing_can_wake() {
             self.observe.stop.set(Stop::Deadlock {
                 main_polls: self.main_polls(),
+                grace,
             });
         }
         Some(Duration::ZERO)
+    }
+
+    /// [`GRACE`] when the main future's chain of waits ends at a loop-local primitive,
+    /// [`LONG_GRACE`] otherwise.
+    fn grace(&self) -> Duration {
+        let mut wait = self.main_wait();
+        let mut steps = 0;
+        loop {
+            match wait {
+                Some(Waiting::Prim(p, _)) if p.is_loop_local() => return GRACE,
+                Some(Waiting::Task(index)) if steps < 64 => {
+                    let Some(key) = self.awaited_key(index) else {
+                        return LONG_GRACE;
+                    };
+                    wait = self.wait_of(key);
+                    steps += 1;
+                }
+                _ => return LONG_GRACE,
+            }
+        }
     }
 
     /// Whether anything the loop can count may still wake it from outside its turn.
@@ -96,13 +139,13 @@ impl Core {
         match self.observe.stop.replace(Stop::No) {
             Stop::No => None,
             Stop::Interrupted => Some(Stopped::Interrupted),
-            Stop::Deadlock { main_polls } => (main_polls == self.main_polls()
+            Stop::Deadlock { main_polls, grace } => (main_polls == self.main_polls()
                 && self.nothing_can_wake())
-            .then(|| Stopped::Deadlock(self.deadlock_report())),
+            .then(|| Stopped::Deadlock(self.deadlock_report(grace))),
         }
     }
 
-    fn deadlock_report(&self) -> String {
+    fn deadlock_report(&self, grace: Duration) -> String {
         format!(
             "deadlock: the main future is waiting and nothing can ever wake it.\n\
              No task is ready, no timer is armed, no task waits on I/O, no `to_thread` call is \
@@ -112,9 +155,10 @@ impl Core {
              {}\n\
              Something the waiting tasks need can never happen: an Event nobody will set, a \
              Queue nobody will feed, a Lock nobody will release, or tasks awaiting each other. \
-             If a thread you started wakes the loop through a raw Waker, keep a LoopHandle \
-             alive in that thread while it may do so (the loop waited {GRACE:?} for such \
-             threads), or build the loop with `.on_deadlock(OnDeadlock::Ignore)`.",
+             If a thread you started wakes the loop through a raw Waker (or a cross-thread \
+             channel from another crate), keep a LoopHandle alive in that thread while it may \
+             do so (the loop waited {grace:?} for such threads), or build the loop with \
+             `.on_deadlock(OnDeadlock::Ignore)`.",
             capitalise(&self.wait_chain()),
             self.dump()
         )
@@ -134,8 +178,11 @@ impl Core {
                 return out;
             };
             out.push_str(" waits on ");
-            out.push_str(&self.describe_wait(&w));
-            let Some(WaitOn::Task(key)) = w.on else {
+            out.push_str(&self.describe_wait(w));
+            let Waiting::Task(index) = w else {
+                return out;
+            };
+            let Some(key) = self.awaited_key(index) else {
                 return out;
             };
             if seen.contains(&key) {

@@ -9,23 +9,23 @@
 //!
 //! A future hands the loop nothing but a waker, so the loop cannot see *what* a task waits
 //! for. tinyloop's own primitives tell it: on their way to `Poll::Pending`, `Sleep`, `Task`,
-//! `to_thread`, the queues, locks and sockets call [`note_wait`]. The note goes into a side
-//! table indexed like the task slab, stamped with the task's key and poll count:
+//! `to_thread`, `ctrl_c`, the queues, locks and sockets call [`note_wait`]. The note goes
+//! into the task's slot, packed into five bytes the slot had spare as padding ([`Note`]: a
+//! kind byte and a 32-bit argument), and `run_task` clears it when the next poll starts, so
+//! it always describes the latest poll. It costs no memory, and a note costs a thread-local
+//! lookup (for primitives that do not hold the loop already), a slab lookup and a store.
 //!
 //! ```text
-//!   note_wait(Named("Queue::get"))   while task key K is in its poll number P
-//!     -> waits[index(K)] = Note { key: K, polls: P, wait: Queue::get }
-//!   reading it later: valid only if the slot still has key K, has been polled exactly P
-//!   times, and is idle; otherwise it is stale and reads as "nothing known"
+//!   kind  0        nothing noted
+//!         1        a timer;            arg = deadline tick + 1
+//!         2        another task;       arg = its slab index
+//!         16 + p   primitive p (Prim); arg = deadline tick + 1 if a timer was noted too, else 0
 //! ```
 //!
-//! Stamping instead of clearing means `run_task` does no extra work for it, and keeping the
-//! table beside the slab keeps the slot itself small. A note costs a thread-local lookup (for
-//! primitives that do not hold the loop already), a slab lookup and a store.
-//!
 //! In one poll a task may pass several primitives (`timeout(d, queue.get())`, `select`): the
-//! first primitive noted is what it waits on, and the first timer is kept beside it as its
-//! deadline, so the dump reads `Queue::get (deadline +1.2 s)`.
+//! first primitive (or task) noted is what it waits on, and a timer noted beside a primitive
+//! is kept as its deadline, so the dump reads `Queue::get (deadline +1.2 s)`. Deadline ticks
+//! are kept in 32 bits (49 days); a later deadline reads as "more than 49 days".
 //!
 //! # Costs with debug mode and trace off
 //!
@@ -34,7 +34,7 @@
 //! * callbacks: one branch;
 //! * trace hooks in the core: one branch each (see `runtime/trace.rs`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
@@ -52,36 +52,180 @@ pub(crate) enum WaitOn {
     Timer(Instant),
     /// Another task's result (awaiting a `Task`), by slab key.
     Task(u64),
-    /// A primitive, named as users call it: `"Queue::get"`, `"Lock::lock"`, `"TcpStream read"`.
-    Named(&'static str),
+    /// One of tinyloop's primitives.
+    Prim(Prim),
 }
 
-/// What one poll left a task waiting on: the first primitive and the first timer noted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Wait {
-    /// A task or a primitive (never `WaitOn::Timer`).
-    pub(crate) on: Option<WaitOn>,
-    pub(crate) deadline: Option<Instant>,
+/// tinyloop's primitives that say what a task waits on, named as users call them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // some belong to modules that land separately (sync, net)
+pub(crate) enum Prim {
+    ToThread,
+    CtrlC,
+    QueueGet,
+    QueuePut,
+    QueueJoin,
+    LockLock,
+    SemaphoreAcquire,
+    EventWait,
+    ConditionWait,
+    BarrierWait,
+    TcpRead,
+    TcpWrite,
+    TcpAccept,
+    TcpConnect,
+    UdpRecv,
+    UdpSend,
+    UnixRead,
+    UnixWrite,
+    UnixAccept,
+    UnixConnect,
 }
 
-impl Wait {
-    fn add(&mut self, on: WaitOn) {
-        match on {
-            WaitOn::Timer(deadline) => {
-                self.deadline.get_or_insert(deadline);
-            }
-            other => {
-                self.on.get_or_insert(other);
-            }
+impl Prim {
+    const ALL: [Prim; 20] = [
+        Prim::ToThread,
+        Prim::CtrlC,
+        Prim::QueueGet,
+        Prim::QueuePut,
+        Prim::QueueJoin,
+        Prim::LockLock,
+        Prim::SemaphoreAcquire,
+        Prim::EventWait,
+        Prim::ConditionWait,
+        Prim::BarrierWait,
+        Prim::TcpRead,
+        Prim::TcpWrite,
+        Prim::TcpAccept,
+        Prim::TcpConnect,
+        Prim::UdpRecv,
+        Prim::UdpSend,
+        Prim::UnixRead,
+        Prim::UnixWrite,
+        Prim::UnixAccept,
+        Prim::UnixConnect,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Prim::ToThread => "to_thread",
+            Prim::CtrlC => "ctrl_c",
+            Prim::QueueGet => "Queue::get",
+            Prim::QueuePut => "Queue::put",
+            Prim::QueueJoin => "Queue::join",
+            Prim::LockLock => "Lock::lock",
+            Prim::SemaphoreAcquire => "Semaphore::acquire",
+            Prim::EventWait => "Event::wait",
+            Prim::ConditionWait => "Condition::wait",
+            Prim::BarrierWait => "Barrier::wait",
+            Prim::TcpRead => "TcpStream read",
+            Prim::TcpWrite => "TcpStream write",
+            Prim::TcpAccept => "TcpListener accept",
+            Prim::TcpConnect => "TcpStream connect",
+            Prim::UdpRecv => "UdpSocket recv",
+            Prim::UdpSend => "UdpSocket send",
+            Prim::UnixRead => "UnixStream read",
+            Prim::UnixWrite => "UnixStream write",
+            Prim::UnixAccept => "UnixListener accept",
+            Prim::UnixConnect => "UnixStream connect",
         }
+    }
+
+    /// Whether only code on the loop's own thread can end this wait (the single-threaded
+    /// primitives of `sync`), rather than I/O, a thread or a signal.
+    pub(crate) fn is_loop_local(self) -> bool {
+        matches!(
+            self,
+            Prim::QueueGet
+                | Prim::QueuePut
+                | Prim::QueueJoin
+                | Prim::LockLock
+                | Prim::SemaphoreAcquire
+                | Prim::EventWait
+                | Prim::ConditionWait
+                | Prim::BarrierWait
+        )
+    }
+
+    fn code(self) -> u8 {
+        PRIM + Prim::ALL.iter().position(|&p| p == self).unwrap_or(0) as u8
+    }
+
+    fn from_code(kind: u8) -> Option<Prim> {
+        Prim::ALL.get(usize::from(kind.checked_sub(PRIM)?)).copied()
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Note {
-    key: u64,
-    polls: u32,
-    wait: Wait,
+const NOTHING: u8 = 0;
+const TIMER: u8 = 1;
+const TASK: u8 = 2;
+const PRIM: u8 = 16;
+
+/// What one poll left a task waiting on, packed into a slot's spare bytes (see the module
+/// docs for the encoding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Note {
+    pub(crate) kind: u8,
+    pub(crate) arg: u32,
+}
+
+/// A [`Note`], unpacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// A timer; `None` when its deadline is past what 32 bits of ticks hold.
+    Timer(Option<u64>),
+    /// Another task, by slab index.
+    Task(u32),
+    /// A primitive, and its deadline tick if a timer was noted beside it.
+    Prim(Prim, Option<u64>),
+}
+
+impl Note {
+    /// `self` with `on` noted as well: the first primitive or task wins, and a timer is kept
+    /// beside a primitive as its deadline.
+    fn with(self, on: WaitOn, core: &Core) -> Note {
+        let tick_arg = |deadline: Instant| {
+            let tick = core.clock.tick_for(deadline).saturating_add(1);
+            u32::try_from(tick).unwrap_or(u32::MAX)
+        };
+        match (self.kind, on) {
+            (NOTHING, WaitOn::Timer(d)) => Note {
+                kind: TIMER,
+                arg: tick_arg(d),
+            },
+            (NOTHING | TIMER, WaitOn::Task(key)) => Note {
+                kind: TASK,
+                arg: key as u32, // the slab index: the low half of the key
+            },
+            (NOTHING, WaitOn::Prim(p)) => Note {
+                kind: p.code(),
+                arg: 0,
+            },
+            (TIMER, WaitOn::Prim(p)) => Note {
+                kind: p.code(),
+                arg: self.arg,
+            },
+            (kind, WaitOn::Timer(d)) if kind >= PRIM && self.arg == 0 => Note {
+                kind,
+                arg: tick_arg(d),
+            },
+            _ => self,
+        }
+    }
+
+    pub(crate) fn unpack(self) -> Option<Waiting> {
+        let tick = |arg: u32| match arg {
+            0 => None,
+            u32::MAX => None,
+            a => Some(u64::from(a) - 1),
+        };
+        match self.kind {
+            NOTHING => None,
+            TIMER => Some(Waiting::Timer(tick(self.arg))),
+            TASK => Some(Waiting::Task(self.arg)),
+            kind => Prim::from_code(kind).map(|p| Waiting::Prim(p, tick(self.arg))),
+        }
+    }
 }
 
 /// Whether the loop should stop driving the main future, and why.
@@ -90,7 +234,7 @@ pub(crate) enum Stop {
     /// Carry on.
     No,
     /// The grace turn found nothing that can ever wake the loop (`runtime/deadlock.rs`).
-    Deadlock { main_polls: u32 },
+    Deadlock { main_polls: u32, grace: Duration },
     /// Ctrl-C under `run`: cancel the main future (`crate::signal`).
     Interrupted,
 }
@@ -102,7 +246,8 @@ struct MainWatch {
     at: Cell<Option<&'static Location<'static>>>,
     polls: Cell<u32>,
     polling: Cell<bool>,
-    note: Cell<Option<Note>>,
+    /// Like a slot's note: cleared when a poll starts.
+    note: Cell<Note>,
 }
 
 /// Everything this module (and `deadlock.rs`, `trace.rs`) keeps in the loop.
@@ -112,8 +257,6 @@ pub(crate) struct Observe {
     pub(crate) trace: Option<Box<Tracer>>,
     /// Debug mode or trace: worth timing callbacks.
     watching: bool,
-    /// Indexed by slab index (the low 32 bits of a task key).
-    waits: RefCell<Vec<Option<Note>>>,
     main: MainWatch,
     pub(crate) stop: Cell<Stop>,
 }
@@ -123,12 +266,11 @@ impl Observe {
         Observe {
             trace: config.trace.then(|| Box::new(Tracer::new(start, CAPACITY))),
             watching: config.debug || config.trace,
-            waits: RefCell::new(Vec::new()),
             main: MainWatch {
                 at: Cell::new(None),
                 polls: Cell::new(0),
                 polling: Cell::new(false),
-                note: Cell::new(None),
+                note: Cell::new(Note::default()),
             },
             stop: Cell::new(Stop::No),
         }
@@ -159,102 +301,84 @@ impl Drop for MainGuard<'_> {
 impl Core {
     /// [`note_wait`] for callers that hold the loop already (`Sleep`, `Task`).
     pub(crate) fn note_wait(&self, on: WaitOn) {
-        let observe = &self.observe;
-        let (key, polls) = match self.current_task() {
+        match self.current_task() {
             Some(key) => {
-                let Ok(tasks) = self.tasks.try_borrow() else {
+                let Ok(mut tasks) = self.tasks.try_borrow_mut() else {
                     return;
                 };
-                match tasks.get(key) {
-                    Some(slot) => (key, slot.polls),
-                    None => return,
+                if let Some(slot) = tasks.get_mut(key) {
+                    let before = Note {
+                        kind: slot.wait_kind,
+                        arg: slot.wait_arg,
+                    };
+                    let after = before.with(on, self);
+                    slot.wait_kind = after.kind;
+                    slot.wait_arg = after.arg;
                 }
             }
-            None if observe.main.polling.get() => (MAIN_NOTE_KEY, observe.main.polls.get()),
-            None => return, // a callback, or outside any poll
-        };
-        let fresh = |old: Option<Note>| match old {
-            Some(n) if n.key == key && n.polls == polls => n,
-            _ => Note {
-                key,
-                polls,
-                wait: Wait::default(),
-            },
-        };
-        if key == MAIN_NOTE_KEY {
-            let mut note = fresh(observe.main.note.get());
-            note.wait.add(on);
-            observe.main.note.set(Some(note));
-            return;
-        }
-        let Ok(mut waits) = observe.waits.try_borrow_mut() else {
-            return;
-        };
-        let index = slab_index(key);
-        if waits.len() <= index {
-            waits.resize(index + 1, None);
-        }
-        let mut note = fresh(waits[index]);
-        note.wait.add(on);
-        waits[index] = Some(note);
-    }
-
-    /// The note a task's latest poll left, whatever its state.
-    fn note_of(&self, key: u64, polls: u32) -> Option<Wait> {
-        let waits = self.observe.waits.try_borrow().ok()?;
-        match waits.get(slab_index(key)).copied().flatten() {
-            Some(n) if n.key == key && n.polls == polls => Some(n.wait),
-            _ => None,
+            None if self.observe.main.polling.get() => {
+                let main = &self.observe.main.note;
+                main.set(main.get().with(on, self));
+            }
+            None => {} // a callback, or outside any poll
         }
     }
 
     /// What an idle task waits on, if a tinyloop primitive said so.
-    pub(crate) fn wait_of(&self, key: u64) -> Option<Wait> {
-        let (state, polls) = {
-            let tasks = self.tasks.try_borrow().ok()?;
-            let slot = tasks.get(key)?;
-            (slot.state, slot.polls)
-        };
-        if state != State::Idle {
+    pub(crate) fn wait_of(&self, key: u64) -> Option<Waiting> {
+        let tasks = self.tasks.try_borrow().ok()?;
+        let slot = tasks.get(key)?;
+        if slot.state != State::Idle {
             return None;
         }
-        self.note_of(key, polls)
+        let note = Note {
+            kind: slot.wait_kind,
+            arg: slot.wait_arg,
+        };
+        note.unpack()
     }
 
     /// What the main future waits on, if it is waiting and a primitive said so.
-    pub(crate) fn main_wait(&self) -> Option<Wait> {
+    pub(crate) fn main_wait(&self) -> Option<Waiting> {
         let main = &self.observe.main;
         if main.polling.get() || self.main_is_scheduled() {
             return None;
         }
-        match main.note.get() {
-            Some(n) if n.polls == main.polls.get() => Some(n.wait),
-            _ => None,
-        }
+        main.note.get().unpack()
     }
 
     /// `wait_of` in words, for `TaskInfo::waiting_on`.
     pub(crate) fn waiting_on(&self, key: u64) -> Option<String> {
-        self.wait_of(key).map(|w| self.describe_wait(&w))
+        self.wait_of(key).map(|w| self.describe_wait(w))
     }
 
-    /// `Task-3 'name'`-style words for a wait: `sleep until +1.2 s`, `Queue::get`,
-    /// `task #3 'worker' (deadline +0.5 s)`.
-    pub(crate) fn describe_wait(&self, wait: &Wait) -> String {
-        let now = self.clock.now();
-        let until = |d: Instant| fmt_duration(d.saturating_duration_since(now));
-        let mut s = match wait.on {
-            Some(WaitOn::Named(name)) => name.to_string(),
-            Some(WaitOn::Task(key)) => self.describe_task(key),
-            Some(WaitOn::Timer(_)) | None => match wait.deadline {
-                Some(d) => return format!("sleep until +{}", until(d)),
-                None => return String::new(),
-            },
+    /// The key of the task awaited by a `Waiting::Task`.
+    pub(crate) fn awaited_key(&self, index: u32) -> Option<u64> {
+        self.tasks.try_borrow().ok()?.key_at(index)
+    }
+
+    /// A wait in words: `sleep until +1.2 s`, `Queue::get`, `task #3 'worker'`,
+    /// `Queue::get (deadline +0.5 s)`.
+    pub(crate) fn describe_wait(&self, wait: Waiting) -> String {
+        let until = |tick: Option<u64>| match tick {
+            Some(tick) => {
+                let left = self
+                    .clock
+                    .instant_of(tick)
+                    .saturating_duration_since(self.clock.now());
+                format!("+{}", fmt_duration(left))
+            }
+            None => "more than 49 days from the loop's start".to_string(),
         };
-        if let Some(d) = wait.deadline {
-            let _ = write!(s, " (deadline +{})", until(d));
+        match wait {
+            Waiting::Timer(tick) => format!("sleep until {}", until(tick)),
+            Waiting::Task(index) => match self.awaited_key(index) {
+                Some(key) => self.describe_task(key),
+                None => "a finished task".to_string(),
+            },
+            Waiting::Prim(p, None) => p.name().to_string(),
+            Waiting::Prim(p, tick) => format!("{} (deadline {})", p.name(), until(tick)),
         }
-        s
     }
 
     /// `task #3 'worker'`, `task #3`, or `a finished task`.
@@ -282,7 +406,7 @@ impl Core {
         let main = &self.observe.main;
         main.at.set(Some(at));
         main.polls.set(0);
-        main.note.set(None);
+        main.note.set(Note::default());
         MainGuard { core: self }
     }
 
@@ -291,6 +415,7 @@ impl Core {
         let main = &self.observe.main;
         main.polls.set(main.polls.get().wrapping_add(1));
         main.polling.set(true);
+        main.note.set(Note::default());
         if let Some(t) = &self.observe.trace {
             t.poll_start(&self.clock, MAIN);
         }
@@ -315,8 +440,8 @@ impl Core {
             let (outcome, label) = if ready {
                 (Outcome::Ready, None)
             } else {
-                let wait = main.note.get().filter(|n| n.polls == main.polls.get());
-                (Outcome::Pending, wait.and_then(|n| self.label_of(&n.wait)))
+                let wait = main.note.get().unpack();
+                (Outcome::Pending, wait.and_then(|w| self.label_of(w)))
             };
             t.poll_end(&self.clock, MAIN, outcome, label);
             if ready {
@@ -362,31 +487,49 @@ impl Core {
         );
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn trace_poll_start(&self, t: &Tracer, key: u64) {
         if let Some(number) = self.with_meta(key, |m, _, _| m.number) {
             t.poll_start(&self.clock, number);
         }
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn trace_poll_end(&self, t: &Tracer, key: u64, outcome: Outcome) {
-        let Some((number, polls)) = self.with_meta(key, |m, _, polls| (m.number, polls)) else {
+        let found = self.tasks.try_borrow().ok().and_then(|tasks| {
+            let slot = tasks.get(key)?;
+            let note = Note {
+                kind: slot.wait_kind,
+                arg: slot.wait_arg,
+            };
+            Some((slot.meta.number, note))
+        });
+        let Some((number, note)) = found else {
             return;
         };
         let label = match outcome {
-            Outcome::Pending => self.note_of(key, polls).and_then(|w| self.label_of(&w)),
+            Outcome::Pending => note.unpack().and_then(|w| self.label_of(w)),
             _ => None,
         };
         t.poll_end(&self.clock, number, outcome, label);
     }
 
     /// A wait in the few words a timeline has room for.
-    fn label_of(&self, wait: &Wait) -> Option<Label> {
-        match wait.on {
-            Some(WaitOn::Named(name)) => Some(Label::Named(name)),
-            Some(WaitOn::Task(key)) => self.with_meta(key, |m, _, _| Label::Task(m.number)),
-            Some(WaitOn::Timer(_)) | None => wait
-                .deadline
-                .map(|d| Label::Sleep(d.saturating_duration_since(self.clock.now()))),
+    fn label_of(&self, wait: Waiting) -> Option<Label> {
+        let left = |tick: u64| {
+            self.clock
+                .instant_of(tick)
+                .saturating_duration_since(self.clock.now())
+        };
+        match wait {
+            Waiting::Prim(p, _) => Some(Label::Named(p.name())),
+            Waiting::Task(index) => {
+                let key = self.awaited_key(index)?;
+                self.with_meta(key, |m, _, _| Label::Task(m.number))
+            }
+            Waiting::Timer(tick) => Some(Label::Sleep(tick.map_or(Duration::MAX, left))),
         }
     }
 
@@ -409,7 +552,7 @@ impl Core {
             } else {
                 "waiting"
             };
-            let wait = self.main_wait().map(|w| self.describe_wait(&w));
+            let wait = self.main_wait().map(|w| self.describe_wait(w));
             rows.push([
                 "-".into(),
                 "main".into(),
@@ -510,13 +653,6 @@ impl Core {
     }
 }
 
-/// The key under which the main future's note is stamped (never a slab key in practice).
-const MAIN_NOTE_KEY: u64 = u64::MAX;
-
-fn slab_index(key: u64) -> usize {
-    (key & 0xffff_ffff) as usize
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -587,14 +723,15 @@ mod tests {
     }
 
     #[test]
-    fn the_first_primitive_and_the_first_timer_win() {
-        let t0 = Instant::now();
-        let mut w = Wait::default();
-        w.add(WaitOn::Timer(t0));
-        w.add(WaitOn::Named("Queue::get"));
-        w.add(WaitOn::Named("Lock::lock"));
-        w.add(WaitOn::Timer(t0 + Duration::from_secs(1)));
-        assert_eq!(w.on, Some(WaitOn::Named("Queue::get")));
-        assert_eq!(w.deadline, Some(t0));
+    fn notes_pack_and_unpack() {
+        for p in Prim::ALL {
+            assert_eq!(Prim::from_code(p.code()), Some(p));
+        }
+        let n = Note {
+            kind: Prim::QueueGet.code(),
+            arg: 1201,
+        };
+        assert_eq!(n.unpack(), Some(Waiting::Prim(Prim::QueueGet, Some(1200))));
+        assert_eq!(Note::default().unpack(), None);
     }
 }

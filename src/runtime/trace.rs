@@ -194,10 +194,14 @@ impl Tracer {
     }
 
     /// Who is acting from now on.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn set_by(&self, by: By) {
         self.by.set(by);
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn spawned(
         &self,
         clock: &Clock,
@@ -210,6 +214,8 @@ impl Tracer {
         self.record(clock, What::Spawn { task, name, at, by });
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn poll_start(&self, clock: &Clock, task: u64) {
         self.by.set(By::Task(task));
         self.record(clock, What::PollStart { task });
@@ -217,6 +223,8 @@ impl Tracer {
 
     /// `by` stays on the task: what happens right after its poll (its completion waking the
     /// task that awaits it) is its doing.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn poll_end(
         &self,
         clock: &Clock,
@@ -234,25 +242,35 @@ impl Tracer {
         );
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn woke(&self, clock: &Clock, task: u64) {
         let by = self.by.get();
         self.record(clock, What::Wake { task, by });
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn cancelled(&self, clock: &Clock, task: u64) {
         let by = self.by.get();
         self.record(clock, What::Cancel { task, by });
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn done(&self, clock: &Clock, task: u64, outcome: Outcome) {
         self.record(clock, What::Done { task, outcome });
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn timers_fired(&self, clock: &Clock, count: usize) {
         self.by.set(By::Timer);
         self.record(clock, What::TimersFired { count });
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn io_ready(&self, clock: &Clock, count: usize) {
         if count > 0 {
             self.by.set(By::Io);
