@@ -168,8 +168,10 @@ impl Loop {
             if let Some(v) = output.take() {
                 return Ok(v);
             }
-            if let Some(stopped) = core.take_stop() {
-                return Err(stopped);
+            if core.should_stop() {
+                if let Some(stopped) = core.take_stop() {
+                    return Err(stopped);
+                }
             }
         }
     }

@@ -91,8 +91,8 @@ impl Core {
         if self.observe.stop.get() == Stop::No && self.nothing_can_wake() {
             self.observe.stop.set(Stop::Deadlock {
                 main_polls: self.main_polls(),
-                grace,
             });
+            self.observe.grace.set(grace);
         }
         Some(Duration::ZERO)
     }
@@ -132,16 +132,23 @@ impl Core {
             && !self.outside_can_wake()
     }
 
-    /// After a turn, `block_on` asks whether to stop. A deadlock marked by the grace period
-    /// is confirmed once more (the main future has not run since, and still nothing can
-    /// wake the loop) before it is reported.
+    /// After each turn `block_on` asks whether to stop: one load and a branch.
+    #[inline]
+    pub(crate) fn should_stop(&self) -> bool {
+        self.observe.stop.get() != Stop::No
+    }
+
+    /// Why to stop, once `should_stop` said so. A deadlock marked by the grace period is
+    /// confirmed once more (the main future has not run since, and still nothing can wake
+    /// the loop) before it is reported.
+    #[cold]
     pub(crate) fn take_stop(&self) -> Option<Stopped> {
         match self.observe.stop.replace(Stop::No) {
             Stop::No => None,
             Stop::Interrupted => Some(Stopped::Interrupted),
-            Stop::Deadlock { main_polls, grace } => (main_polls == self.main_polls()
+            Stop::Deadlock { main_polls } => (main_polls == self.main_polls()
                 && self.nothing_can_wake())
-            .then(|| Stopped::Deadlock(self.deadlock_report(grace))),
+            .then(|| Stopped::Deadlock(self.deadlock_report(self.observe.grace.get()))),
         }
     }
 

@@ -48,8 +48,8 @@ use super::trace::{Label, Outcome, Tracer, CALLBACKS, CAPACITY, MAIN};
 /// What a task is about to wait on, as a primitive reports it to [`note_wait`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WaitOn {
-    /// A timer with this deadline: `sleep`, `timeout`, `interval`.
-    Timer(Instant),
+    /// A timer due at this tick of the loop's clock: `sleep`, `timeout`, `interval`.
+    Timer(u64),
     /// Another task's result (awaiting a `Task`), by slab key.
     Task(u64),
     /// One of tinyloop's primitives.
@@ -58,6 +58,7 @@ pub(crate) enum WaitOn {
 
 /// tinyloop's primitives that say what a task waits on, named as users call them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 #[allow(dead_code)] // some belong to modules that land separately (sync, net)
 pub(crate) enum Prim {
     ToThread,
@@ -83,6 +84,7 @@ pub(crate) enum Prim {
 }
 
 impl Prim {
+    /// Every primitive, in declaration order (so `ALL[p as usize] == p`).
     const ALL: [Prim; 20] = [
         Prim::ToThread,
         Prim::CtrlC,
@@ -148,7 +150,7 @@ impl Prim {
     }
 
     fn code(self) -> u8 {
-        PRIM + Prim::ALL.iter().position(|&p| p == self).unwrap_or(0) as u8
+        PRIM + self as u8
     }
 
     fn from_code(kind: u8) -> Option<Prim> {
@@ -180,35 +182,40 @@ pub(crate) enum Waiting {
     Prim(Prim, Option<u64>),
 }
 
-impl Note {
-    /// `self` with `on` noted as well: the first primitive or task wins, and a timer is kept
-    /// beside a primitive as its deadline.
-    fn with(self, on: WaitOn, core: &Core) -> Note {
-        let tick_arg = |deadline: Instant| {
-            let tick = core.clock.tick_for(deadline).saturating_add(1);
-            u32::try_from(tick).unwrap_or(u32::MAX)
-        };
-        match (self.kind, on) {
-            (NOTHING, WaitOn::Timer(d)) => Note {
+impl WaitOn {
+    /// The note of a poll in which `self` is the first thing noted.
+    fn packed(self) -> Note {
+        match self {
+            WaitOn::Timer(tick) => Note {
                 kind: TIMER,
-                arg: tick_arg(d),
+                arg: u32::try_from(tick.saturating_add(1)).unwrap_or(u32::MAX),
             },
-            (NOTHING | TIMER, WaitOn::Task(key)) => Note {
+            WaitOn::Task(key) => Note {
                 kind: TASK,
                 arg: key as u32, // the slab index: the low half of the key
             },
-            (NOTHING, WaitOn::Prim(p)) => Note {
+            WaitOn::Prim(p) => Note {
                 kind: p.code(),
                 arg: 0,
             },
-            (TIMER, WaitOn::Prim(p)) => Note {
-                kind: p.code(),
+        }
+    }
+}
+
+impl Note {
+    /// `self` with `on` noted as well: the first primitive or task wins, and a timer is kept
+    /// beside a primitive as its deadline.
+    fn with(self, on: WaitOn) -> Note {
+        let new = on.packed();
+        match (self.kind, on) {
+            (NOTHING, _) | (TIMER, WaitOn::Task(_)) => new,
+            (TIMER, WaitOn::Prim(_)) => Note {
+                kind: new.kind,
                 arg: self.arg,
             },
-            (kind, WaitOn::Timer(d)) if kind >= PRIM && self.arg == 0 => Note {
-                kind,
-                arg: tick_arg(d),
-            },
+            (kind, WaitOn::Timer(_)) if kind >= PRIM && self.arg == 0 => {
+                Note { kind, arg: new.arg }
+            }
             _ => self,
         }
     }
@@ -234,7 +241,7 @@ pub(crate) enum Stop {
     /// Carry on.
     No,
     /// The grace turn found nothing that can ever wake the loop (`runtime/deadlock.rs`).
-    Deadlock { main_polls: u32, grace: Duration },
+    Deadlock { main_polls: u32 },
     /// Ctrl-C under `run`: cancel the main future (`crate::signal`).
     Interrupted,
 }
@@ -259,6 +266,8 @@ pub(crate) struct Observe {
     watching: bool,
     main: MainWatch,
     pub(crate) stop: Cell<Stop>,
+    /// The grace period the latest deadlock check waited (for its report).
+    pub(crate) grace: Cell<Duration>,
 }
 
 impl Observe {
@@ -273,6 +282,7 @@ impl Observe {
                 note: Cell::new(Note::default()),
             },
             stop: Cell::new(Stop::No),
+            grace: Cell::new(Duration::ZERO),
         }
     }
 }
@@ -299,29 +309,38 @@ impl Drop for MainGuard<'_> {
 }
 
 impl Core {
-    /// [`note_wait`] for callers that hold the loop already (`Sleep`, `Task`).
+    /// [`note_wait`] for callers that hold the loop already (`Sleep`, `Task`). Kept out of
+    /// line so that it does not change how the hot functions calling it get compiled.
+    #[inline(never)]
     pub(crate) fn note_wait(&self, on: WaitOn) {
-        match self.current_task() {
-            Some(key) => {
-                let Ok(mut tasks) = self.tasks.try_borrow_mut() else {
-                    return;
-                };
-                if let Some(slot) = tasks.get_mut(key) {
-                    let before = Note {
-                        kind: slot.wait_kind,
-                        arg: slot.wait_arg,
-                    };
-                    let after = before.with(on, self);
-                    slot.wait_kind = after.kind;
-                    slot.wait_arg = after.arg;
-                }
+        let Some(key) = self.current_task() else {
+            return self.note_main_wait(on);
+        };
+        let Ok(mut tasks) = self.tasks.try_borrow_mut() else {
+            return;
+        };
+        let Some(slot) = tasks.get_mut(key) else {
+            return;
+        };
+        let note = if slot.wait_kind == NOTHING {
+            on.packed() // the first note of this poll: the usual case
+        } else {
+            Note {
+                kind: slot.wait_kind,
+                arg: slot.wait_arg,
             }
-            None if self.observe.main.polling.get() => {
-                let main = &self.observe.main.note;
-                main.set(main.get().with(on, self));
-            }
-            None => {} // a callback, or outside any poll
-        }
+            .with(on)
+        };
+        slot.wait_kind = note.kind;
+        slot.wait_arg = note.arg;
+    }
+
+    #[cold]
+    fn note_main_wait(&self, on: WaitOn) {
+        if self.observe.main.polling.get() {
+            let main = &self.observe.main.note;
+            main.set(main.get().with(on));
+        } // else a callback, or outside any poll: nothing to note
     }
 
     /// What an idle task waits on, if a tinyloop primitive said so.
@@ -724,9 +743,18 @@ mod tests {
 
     #[test]
     fn notes_pack_and_unpack() {
-        for p in Prim::ALL {
+        for (i, p) in Prim::ALL.into_iter().enumerate() {
+            assert_eq!(p as usize, i, "ALL is in declaration order");
             assert_eq!(Prim::from_code(p.code()), Some(p));
         }
+        let timer = WaitOn::Timer(1199).packed();
+        let both = timer.with(WaitOn::Prim(Prim::QueueGet));
+        assert_eq!(
+            both.unpack(),
+            Some(Waiting::Prim(Prim::QueueGet, Some(1199)))
+        );
+        let first_wins = both.with(WaitOn::Prim(Prim::LockLock));
+        assert_eq!(first_wins, both);
         let n = Note {
             kind: Prim::QueueGet.code(),
             arg: 1201,

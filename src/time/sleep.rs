@@ -128,7 +128,7 @@ impl Future for Sleep {
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
                 this.state = SleepState::Armed(key);
-                this.core.note_wait(WaitOn::Timer(this.deadline));
+                this.core.note_wait(WaitOn::Timer(tick));
                 Poll::Pending
             }
             SleepState::Armed(key) => {
@@ -145,9 +145,12 @@ impl Future for Sleep {
                             Some(w) if w.will_wake(cx.waker()) => None,
                             _ => waker.replace(cx.waker().clone()),
                         };
+                        let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
-                        this.core.note_wait(WaitOn::Timer(this.deadline));
+                        if let Some(tick) = tick {
+                            this.core.note_wait(WaitOn::Timer(tick));
+                        }
                         Poll::Pending
                     }
                     Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
