@@ -122,3 +122,20 @@ fn to_thread_is_named_and_a_waiting_note_goes_stale_after_the_next_poll() {
 fn outside_a_loop_the_dump_says_so() {
     assert!(tinyloop::dump_tasks().contains("no loop is running"));
 }
+
+#[test]
+fn a_sleep_for_ever_is_still_a_sleep_and_a_deadlock() {
+    let err = vloop()
+        .try_block_on(async {
+            tinyloop::spawn_named("forever", tinyloop::sleep(Duration::MAX))
+                .await
+                .unwrap();
+        })
+        .unwrap_err();
+    let report = err.report();
+    let line = line_of(report, "forever");
+    assert!(
+        line.contains("sleep until more than 49 days after the loop's start"),
+        "{report}"
+    );
+}

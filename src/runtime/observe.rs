@@ -387,7 +387,7 @@ impl Core {
                     .saturating_duration_since(self.clock.now());
                 format!("+{}", fmt_duration(left))
             }
-            None => "more than 49 days from the loop's start".to_string(),
+            None => "more than 49 days after the loop's start".to_string(),
         };
         match wait {
             Waiting::Timer(tick) => format!("sleep until {}", until(tick)),

@@ -106,7 +106,10 @@ impl Future for Sleep {
         let this = &mut *self;
         match this.state {
             SleepState::Done => Poll::Ready(()),
-            SleepState::Never => Poll::Pending,
+            SleepState::Never => {
+                this.core.note_wait(WaitOn::Timer(u64::MAX));
+                Poll::Pending
+            }
             SleepState::Yielded => {
                 this.state = SleepState::Done;
                 Poll::Ready(())
@@ -123,6 +126,7 @@ impl Future for Sleep {
                 if tick >= NEVER_TICK {
                     // A saturated deadline: it never fires, so nothing to arm.
                     this.state = SleepState::Never;
+                    this.core.note_wait(WaitOn::Timer(u64::MAX));
                     return Poll::Pending;
                 }
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
