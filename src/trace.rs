@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use crate::runtime::context;
 use crate::runtime::core::Core;
-use crate::runtime::observe::{fmt_duration, fmt_in_unit_with, unit_for};
+use crate::runtime::dump::{fmt_duration, fmt_in_unit_with, unit_for};
 use crate::runtime::trace::{By, Event, Label, Outcome, What, CALLBACKS, MAIN};
 
 /// Columns of the timeline's time axis unless asked otherwise.
