@@ -34,8 +34,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
+use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
+use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
+use super::trace::{By, Outcome, MAIN};
 use super::waker::{Remote, Shared, TaskWaker};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
@@ -55,6 +58,10 @@ pub(crate) struct Config {
     pub(crate) debug: bool,
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) virtual_time: bool,
+    /// Record the event trace (`runtime/trace.rs`).
+    pub(crate) trace: bool,
+    /// Stop a loop that can never make progress (`runtime/deadlock.rs`).
+    pub(crate) detect_deadlocks: bool,
 }
 
 /// An entry of the ready queue (asyncio's `_ready` deque of `Handle`s).
@@ -85,21 +92,23 @@ impl std::fmt::Debug for TimerEntry {
 pub(crate) struct Callback {
     pub(crate) f: Cell<Option<Box<dyn FnOnce()>>>,
     pub(crate) timer: Cell<Option<TimerKey>>,
+    /// The `call_soon`/`call_later`/... call that made it, for debug mode's slow report.
+    pub(crate) scheduled_at: &'static Location<'static>,
 }
 
 /// The loop's state. It lives in an `Rc` shared by the `Loop`, the thread-local context and
 /// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
 pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskSlab>,
-    ready: RefCell<VecDeque<Ready>>,
+    pub(super) ready: RefCell<VecDeque<Ready>>,
     pub(crate) timers: RefCell<Wheel<TimerEntry>>,
     pub(crate) clock: Clock,
     pub(crate) reactor: RefCell<Reactor>,
     pub(crate) shared: Arc<Shared>,
-    remote: Receiver<Remote>,
+    pub(super) remote: Receiver<Remote>,
     /// The task being polled right now.
     current: Cell<Option<u64>>,
-    main_scheduled: Cell<bool>,
+    pub(super) main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
     /// Virtual time held still this turn because `to_thread` work was in flight.
@@ -107,6 +116,10 @@ pub(crate) struct Core {
     closing: Cell<bool>,
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
+    /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe.rs`).
+    pub(crate) observe: Observe,
+    /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
+    pub(crate) signals: SignalState,
 }
 
 impl std::fmt::Debug for Core {
@@ -131,12 +144,15 @@ impl Core {
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             thread_work: AtomicUsize::new(0),
+            handles: AtomicUsize::new(0),
         });
+        let clock = Clock::new(config.virtual_time);
+        let observe = Observe::new(&config, clock.now());
         Ok(Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Wheel::new()),
-            clock: Clock::new(config.virtual_time),
+            clock,
             reactor: RefCell::new(reactor),
             shared,
             remote: rx,
@@ -146,6 +162,8 @@ impl Core {
             turns_since_io: Cell::new(0),
             waiting_on_threads: Cell::new(false),
             closing: Cell::new(false),
+            observe,
+            signals: SignalState::default(),
             config,
             wake_buf: RefCell::new(Vec::new()),
         }))
@@ -157,6 +175,9 @@ impl Core {
     pub(crate) fn schedule(&self, key: u64) {
         if key == MAIN_KEY {
             if !self.main_scheduled.replace(true) {
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, MAIN);
+                }
                 self.ready.borrow_mut().push_back(Ready::Main);
             }
             return;
@@ -168,10 +189,18 @@ impl Core {
         match slot.state {
             State::Idle => {
                 slot.state = State::Scheduled;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
                 drop(tasks);
                 self.ready.borrow_mut().push_back(Ready::Task(key));
             }
-            State::Running => slot.state = State::RunningWoken,
+            State::Running => {
+                slot.state = State::RunningWoken;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+            }
             State::Scheduled | State::RunningWoken | State::Done => {}
         }
     }
@@ -185,6 +214,9 @@ impl Core {
     ) -> u64 {
         let number = self.next_number.get();
         self.next_number.set(number + 1);
+        if let Some(t) = &self.observe.trace {
+            t.spawned(&self.clock, number, name.as_deref(), spawned_at);
+        }
         let meta = Meta {
             number,
             name: name.map(|n| Box::new(n.into_string())),
@@ -227,6 +259,9 @@ impl Core {
             return false;
         }
         slot.cancel_requested = true;
+        if let Some(t) = &self.observe.trace {
+            t.cancelled(&self.clock, slot.meta.number);
+        }
         drop(tasks);
         self.schedule(key);
         true
@@ -321,8 +356,9 @@ impl Core {
     /// One turn of the loop (see the module docs). `main` polls the future given to
     /// `block_on` when it is due.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
-        // 1. How long may the poller block?
-        let timeout = self.poll_timeout();
+        // 1. How long may the poller block? If for ever, first make sure something outside
+        //    the loop can still wake it at all (`runtime/deadlock.rs`).
+        let timeout = self.poll_timeout().or_else(|| self.deadlock_grace());
 
         // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.
         let turns = self.turns_since_io.get() + 1;
@@ -351,7 +387,7 @@ impl Core {
                     self.main_scheduled.set(false);
                     main();
                 }
-                Ready::Callback(cb) => run_callback(&cb),
+                Ready::Callback(cb) => self.run_callback(&cb),
             }
         }
     }
@@ -377,7 +413,7 @@ impl Core {
         Some(deadline.saturating_duration_since(self.clock.now()))
     }
 
-    fn poll_io(&self, mut timeout: Option<Duration>) {
+    pub(super) fn poll_io(&self, mut timeout: Option<Duration>) {
         let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
         let may_block = timeout != Some(Duration::ZERO);
         if may_block {
@@ -404,6 +440,9 @@ impl Core {
             // turn). Nothing sensible can continue without it.
             panic!("tinyloop: the OS poller failed: {e}");
         }
+        if let Some(t) = &self.observe.trace {
+            t.io_ready(&self.clock, wakers.len());
+        }
         for waker in wakers.drain(..) {
             waker.wake();
         }
@@ -411,15 +450,19 @@ impl Core {
     }
 
     fn drain_remote(&self) {
+        if let Some(t) = &self.observe.trace {
+            t.set_by(By::Thread);
+        }
         while let Ok(msg) = self.remote.try_recv() {
             match msg {
                 Remote::Wake(waker) => {
                     waker.remote_queued.store(false, Ordering::Release);
                     self.schedule(waker.key);
                 }
-                Remote::Call(f) => self.push_callback(Rc::new(Callback {
+                Remote::Call(f, scheduled_at) => self.push_callback(Rc::new(Callback {
                     f: Cell::new(Some(f)),
                     timer: Cell::new(None),
+                    scheduled_at,
                 })),
             }
         }
@@ -444,6 +487,9 @@ impl Core {
                     self.ready.borrow_mut().push_back(Ready::Callback(cb));
                 }
             });
+        if let Some(t) = &self.observe.trace {
+            t.timers_fired(&self.clock, wakers.len());
+        }
         // Wake outside the wheel's borrow: a woken waker may be user code that arms a timer.
         for waker in wakers.drain(..) {
             waker.wake();
@@ -469,6 +515,7 @@ impl Core {
             }
             slot.state = State::Running;
             slot.polls = slot.polls.saturating_add(1);
+            slot.wait_kind = 0; // what it waits on is noted afresh in each poll
             let Body::Future(future) = body else {
                 unreachable!("a scheduled task has its future")
             };
@@ -477,6 +524,9 @@ impl Core {
         };
 
         self.current.set(Some(key));
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_start(t, key);
+        }
         let started = self.config.debug.then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| {
             future.as_mut().poll(&mut Context::from_waker(&waker))
@@ -484,6 +534,9 @@ impl Core {
         self.current.set(None);
         if let Some(started) = started {
             self.report_slow_poll(key, started.elapsed());
+        }
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_end(t, key, Outcome::of_poll(&polled));
         }
 
         match polled {
@@ -537,6 +590,9 @@ impl Core {
             return;
         };
         slot.state = State::Done;
+        if let Some(t) = &self.observe.trace {
+            t.done(&self.clock, slot.meta.number, Outcome::of_result(&result));
+        }
         let waker = slot.waker.take();
         if slot.has_handle {
             slot.body = Body::from_result(result);
@@ -596,6 +652,9 @@ impl Core {
                 for key in keys {
                     let slot = tasks.get_mut(key).expect("key just listed");
                     slot.state = State::Done;
+                    if let Some(t) = &self.observe.trace {
+                        t.done(&self.clock, slot.meta.number, Outcome::Cancelled);
+                    }
                     doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
                     let waker = slot.waker.take();
                     if slot.has_handle {
@@ -645,7 +704,7 @@ fn cancelled<T>(future: T) -> Result<Box<dyn std::any::Any>, JoinError> {
     }
 }
 
-fn run_callback(cb: &Callback) {
+pub(super) fn run_callback(cb: &Callback) {
     if let Some(f) = cb.f.take() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
             eprintln!(

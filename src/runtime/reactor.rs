@@ -7,6 +7,8 @@ use std::io;
 use std::task::Waker;
 use std::time::Duration;
 
+use super::signals::{sigint_waker, SIGNAL_TOKEN};
+
 /// The token of the `mio::Waker` that other threads use to interrupt a blocked poll.
 pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 
@@ -38,7 +40,7 @@ impl Reactor {
     pub(crate) fn poll(
         &mut self,
         timeout: Option<Duration>,
-        _wakers: &mut Vec<Waker>,
+        wakers: &mut Vec<Waker>,
     ) -> io::Result<bool> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -46,7 +48,16 @@ impl Reactor {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
             Err(e) => return Err(e),
         }
-        Ok(self.events.iter().any(|e| e.token() == WAKE_TOKEN))
+        let mut woken = false;
+        for event in self.events.iter() {
+            match event.token() {
+                WAKE_TOKEN => woken = true,
+                // Ctrl-C: the loop takes it in when it wakes this waker (`runtime/signals.rs`).
+                SIGNAL_TOKEN => wakers.push(sigint_waker()),
+                _ => {}
+            }
+        }
+        Ok(woken)
     }
 
     /// Whether any task waits on I/O.

@@ -85,6 +85,11 @@ pub(crate) struct Slot {
     pub(crate) cancel_requested: bool,
     /// Whether a `Task<T>` handle still refers to this slot.
     pub(crate) has_handle: bool,
+    /// What the task said it waits on in its latest poll, packed (`runtime/observe.rs`,
+    /// `Note`): a kind and an argument, in what would otherwise be padding. Cleared when a
+    /// poll starts.
+    pub(crate) wait_kind: u8,
+    pub(crate) wait_arg: u32,
     pub(crate) body: Body,
     pub(crate) waker: Option<Waker>,
     pub(crate) join_waker: Option<Waker>,
@@ -147,6 +152,8 @@ impl TaskSlab {
             polls: 0,
             cancel_requested: false,
             has_handle: true,
+            wait_kind: 0,
+            wait_arg: 0,
             body: init.body,
             waker: init.waker,
             join_waker: None,
@@ -166,6 +173,14 @@ impl TaskSlab {
         let (index, generation) = split(key);
         match self.slots.get(index) {
             Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// The key of the task in slot `index`, if one lives there.
+    pub(crate) fn key_at(&self, index: u32) -> Option<u64> {
+        match self.slots.get(index as usize) {
+            Some(Entry::Occupied(slot)) => Some(key_of(index, slot.generation)),
             _ => None,
         }
     }
