@@ -112,3 +112,62 @@ fn zero_and_max_durations_together_neither_panic_nor_fire_early() {
         assert!(text.contains("deadline passed"), "{text}");
     });
 }
+
+/// Set in the child process that plays a test whose stderr the parent reads.
+const CHILD: &str = "TINYLOOP_MISUSE_CHILD";
+
+#[test]
+fn a_panicking_callback_is_reported_on_stderr_and_the_loop_carries_on() {
+    if std::env::var_os(CHILD).is_some() {
+        vloop().block_on(async {
+            let _h = tinyloop::call_soon(|| panic!("callback exploded"));
+            sleep(ms(1)).await;
+            println!("AFTER still running");
+        });
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child(
+        "a_panicking_callback_is_reported_on_stderr_and_the_loop_carries_on",
+        CHILD,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    assert!(stdout.contains("AFTER still running"), "{stdout}");
+    assert!(
+        stderr.contains("tinyloop: a callback panicked: callback exploded")
+            && stderr.contains("carries on"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_destructor_panicking_at_shutdown_is_reported_on_stderr() {
+    if std::env::var_os(CHILD).is_some() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("destructor exploded");
+            }
+        }
+        tinyloop::run(async {
+            drop(spawn(async {
+                let _b = Bomb;
+                std::future::pending::<()>().await;
+            }));
+            yield_now().await;
+        });
+        println!("AFTER run returned");
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child(
+        "a_destructor_panicking_at_shutdown_is_reported_on_stderr",
+        CHILD,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    assert!(stdout.contains("AFTER run returned"), "{stdout}");
+    assert!(
+        stderr.contains("a task's destructor panicked while the loop shut down")
+            && stderr.contains("destructor exploded")
+            && stderr.contains("carries on"),
+        "{stderr}"
+    );
+}
