@@ -23,7 +23,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -279,7 +278,7 @@ impl Core {
         &self,
         key: u64,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Box<dyn std::any::Any>, JoinError>> {
+    ) -> Poll<Result<BoxFuture, JoinError>> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return Poll::Ready(Err(JoinError::Cancelled));
@@ -310,7 +309,7 @@ impl Core {
         let slot = tasks.get(key)?;
         match &slot.body {
             _ if slot.state != State::Done => None,
-            Body::Output(v) => Some(f(Ok(&**v))),
+            Body::Output(cell) => cell.output().map(|v| f(Ok(v))),
             Body::Failed(e) => Some(f(Err(e))),
             Body::Empty | Body::Future(_) => None,
         }
@@ -529,7 +528,7 @@ impl Core {
         }
         let started = self.config.debug.then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            future.as_mut().poll(&mut Context::from_waker(&waker))
+            future.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
         self.current.set(None);
         if let Some(started) = started {
@@ -558,8 +557,8 @@ impl Core {
                     }
                 }
             }
-            Ok(Poll::Ready(output)) => {
-                drop(future);
+            Ok(Poll::Ready(())) => {
+                // `future` is now the finished cell, holding the output.
                 let cancelled_meanwhile = self
                     .tasks
                     .borrow()
@@ -568,9 +567,9 @@ impl Core {
                 if cancelled_meanwhile {
                     // It cancelled itself and then returned in the same poll: as in asyncio's
                     // `Task.__step` (`_must_cancel`), the cancellation wins over the value.
-                    self.finish(key, cancelled(output));
+                    self.finish(key, cancelled(future));
                 } else {
-                    self.finish(key, Ok(output));
+                    self.finish(key, Ok(future));
                 }
             }
             Err(payload) => {
@@ -584,7 +583,7 @@ impl Core {
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
-    fn finish(&self, key: u64, result: Result<Box<dyn std::any::Any>, JoinError>) {
+    fn finish(&self, key: u64, result: Result<BoxFuture, JoinError>) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
@@ -697,7 +696,7 @@ impl Core {
 
 /// Drops a cancelled task's future (running its destructors) and gives the task's result:
 /// `Cancelled`, or `Panicked` if a destructor panicked (the loop itself carries on).
-fn cancelled<T>(future: T) -> Result<Box<dyn std::any::Any>, JoinError> {
+fn cancelled<T>(future: T) -> Result<BoxFuture, JoinError> {
     match catch_unwind(AssertUnwindSafe(|| drop(future))) {
         Ok(()) => Err(JoinError::Cancelled),
         Err(payload) => Err(JoinError::Panicked(panic_message(&*payload))),
@@ -732,13 +731,4 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         "(a panic payload that is not a string)".to_string()
     }
-}
-
-/// Erases a future's output type for the slab.
-pub(crate) fn erase<F>(future: F) -> BoxFuture
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Box::pin(async move { Box::new(future.await) as Box<dyn std::any::Any> })
 }
