@@ -63,12 +63,10 @@ pub(crate) struct Config {
     pub(crate) detect_deadlocks: bool,
 }
 
-/// An entry of the ready queue (asyncio's `_ready` deque of `Handle`s).
-pub(crate) enum Ready {
-    Task(u64),
-    Main,
-    Callback(Rc<Callback>),
-}
+/// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
+/// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
+/// callbacks wait in their own queue, in the same order, behind these markers.
+const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -99,7 +97,9 @@ pub(crate) struct Callback {
 /// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
 pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskSlab>,
-    pub(super) ready: RefCell<VecDeque<Ready>>,
+    /// asyncio's `_ready`: task keys, `MAIN_KEY` and `CALLBACK_KEY` markers.
+    pub(super) ready: RefCell<VecDeque<u64>>,
+    callbacks: RefCell<VecDeque<Rc<Callback>>>,
     pub(crate) timers: RefCell<Wheel<TimerEntry>>,
     pub(crate) clock: Clock,
     pub(crate) reactor: RefCell<Reactor>,
@@ -150,6 +150,7 @@ impl Core {
         Ok(Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
+            callbacks: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Wheel::new()),
             clock,
             reactor: RefCell::new(reactor),
@@ -177,7 +178,7 @@ impl Core {
                 if let Some(t) = &self.observe.trace {
                     t.woke(&self.clock, MAIN);
                 }
-                self.ready.borrow_mut().push_back(Ready::Main);
+                self.ready.borrow_mut().push_back(MAIN_KEY);
             }
             return;
         }
@@ -192,7 +193,7 @@ impl Core {
                     t.woke(&self.clock, slot.meta.number);
                 }
                 drop(tasks);
-                self.ready.borrow_mut().push_back(Ready::Task(key));
+                self.ready.borrow_mut().push_back(key);
             }
             State::Running => {
                 slot.state = State::RunningWoken;
@@ -243,7 +244,7 @@ impl Core {
             }))),
             meta,
         });
-        self.ready.borrow_mut().push_back(Ready::Task(key));
+        self.ready.borrow_mut().push_back(key);
         key
     }
 
@@ -347,7 +348,8 @@ impl Core {
     }
 
     pub(crate) fn push_callback(&self, callback: Rc<Callback>) {
-        self.ready.borrow_mut().push_back(Ready::Callback(callback));
+        self.callbacks.borrow_mut().push_back(callback);
+        self.ready.borrow_mut().push_back(CALLBACK_KEY);
     }
 
     // ----- one turn ---------------------------------------------------------------------
@@ -381,12 +383,17 @@ impl Core {
                 break;
             };
             match item {
-                Ready::Task(key) => self.run_task(key),
-                Ready::Main => {
+                MAIN_KEY => {
                     self.main_scheduled.set(false);
                     main();
                 }
-                Ready::Callback(cb) => self.run_callback(&cb),
+                CALLBACK_KEY => {
+                    let cb = self.callbacks.borrow_mut().pop_front();
+                    if let Some(cb) = cb {
+                        self.run_callback(&cb);
+                    }
+                }
+                key => self.run_task(key),
             }
         }
     }
@@ -483,7 +490,7 @@ impl Core {
                 TimerEntry::Wake(None) => {}
                 TimerEntry::Callback(cb) => {
                     cb.timer.set(None);
-                    self.ready.borrow_mut().push_back(Ready::Callback(cb));
+                    self.push_callback(cb);
                 }
             });
         if let Some(t) = &self.observe.trace {
@@ -551,7 +558,7 @@ impl Core {
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
-                        self.ready.borrow_mut().push_back(Ready::Task(key));
+                        self.ready.borrow_mut().push_back(key);
                     } else {
                         slot.state = State::Idle;
                     }
@@ -686,6 +693,8 @@ impl Core {
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         drop(ready);
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);
         while let Ok(msg) = self.remote.try_recv() {

@@ -198,7 +198,10 @@ impl TaskSlab {
                 Entry::Occupied(_) => unreachable!("free list points at an occupied slot"),
             },
             None => {
+                // The two highest keys are the ready queue's markers; stay well below them.
                 let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX - 1)
                     .expect("more than 4 billion live tasks on one loop");
                 key_of(index, 0)
             }
