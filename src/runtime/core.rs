@@ -23,7 +23,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -64,12 +63,10 @@ pub(crate) struct Config {
     pub(crate) detect_deadlocks: bool,
 }
 
-/// An entry of the ready queue (asyncio's `_ready` deque of `Handle`s).
-pub(crate) enum Ready {
-    Task(u64),
-    Main,
-    Callback(Rc<Callback>),
-}
+/// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
+/// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
+/// callbacks wait in their own queue, in the same order, behind these markers.
+const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -100,7 +97,9 @@ pub(crate) struct Callback {
 /// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
 pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskSlab>,
-    pub(super) ready: RefCell<VecDeque<Ready>>,
+    /// asyncio's `_ready`: task keys, `MAIN_KEY` and `CALLBACK_KEY` markers.
+    pub(super) ready: RefCell<VecDeque<u64>>,
+    callbacks: RefCell<VecDeque<Rc<Callback>>>,
     pub(crate) timers: RefCell<Wheel<TimerEntry>>,
     pub(crate) clock: Clock,
     pub(crate) reactor: RefCell<Reactor>,
@@ -151,6 +150,7 @@ impl Core {
         Ok(Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
+            callbacks: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Wheel::new()),
             clock,
             reactor: RefCell::new(reactor),
@@ -178,7 +178,7 @@ impl Core {
                 if let Some(t) = &self.observe.trace {
                     t.woke(&self.clock, MAIN);
                 }
-                self.ready.borrow_mut().push_back(Ready::Main);
+                self.ready.borrow_mut().push_back(MAIN_KEY);
             }
             return;
         }
@@ -193,7 +193,7 @@ impl Core {
                     t.woke(&self.clock, slot.meta.number);
                 }
                 drop(tasks);
-                self.ready.borrow_mut().push_back(Ready::Task(key));
+                self.ready.borrow_mut().push_back(key);
             }
             State::Running => {
                 slot.state = State::RunningWoken;
@@ -244,7 +244,7 @@ impl Core {
             }))),
             meta,
         });
-        self.ready.borrow_mut().push_back(Ready::Task(key));
+        self.ready.borrow_mut().push_back(key);
         key
     }
 
@@ -279,7 +279,7 @@ impl Core {
         &self,
         key: u64,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Box<dyn std::any::Any>, JoinError>> {
+    ) -> Poll<Result<BoxFuture, JoinError>> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return Poll::Ready(Err(JoinError::Cancelled));
@@ -310,7 +310,7 @@ impl Core {
         let slot = tasks.get(key)?;
         match &slot.body {
             _ if slot.state != State::Done => None,
-            Body::Output(v) => Some(f(Ok(&**v))),
+            Body::Output(cell) => cell.output().map(|v| f(Ok(v))),
             Body::Failed(e) => Some(f(Err(e))),
             Body::Empty | Body::Future(_) => None,
         }
@@ -348,7 +348,8 @@ impl Core {
     }
 
     pub(crate) fn push_callback(&self, callback: Rc<Callback>) {
-        self.ready.borrow_mut().push_back(Ready::Callback(callback));
+        self.callbacks.borrow_mut().push_back(callback);
+        self.ready.borrow_mut().push_back(CALLBACK_KEY);
     }
 
     // ----- one turn ---------------------------------------------------------------------
@@ -382,12 +383,17 @@ impl Core {
                 break;
             };
             match item {
-                Ready::Task(key) => self.run_task(key),
-                Ready::Main => {
+                MAIN_KEY => {
                     self.main_scheduled.set(false);
                     main();
                 }
-                Ready::Callback(cb) => self.run_callback(&cb),
+                CALLBACK_KEY => {
+                    let cb = self.callbacks.borrow_mut().pop_front();
+                    if let Some(cb) = cb {
+                        self.run_callback(&cb);
+                    }
+                }
+                key => self.run_task(key),
             }
         }
     }
@@ -484,7 +490,7 @@ impl Core {
                 TimerEntry::Wake(None) => {}
                 TimerEntry::Callback(cb) => {
                     cb.timer.set(None);
-                    self.ready.borrow_mut().push_back(Ready::Callback(cb));
+                    self.push_callback(cb);
                 }
             });
         if let Some(t) = &self.observe.trace {
@@ -529,7 +535,7 @@ impl Core {
         }
         let started = self.config.debug.then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            future.as_mut().poll(&mut Context::from_waker(&waker))
+            future.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
         self.current.set(None);
         if let Some(started) = started {
@@ -552,14 +558,14 @@ impl Core {
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
-                        self.ready.borrow_mut().push_back(Ready::Task(key));
+                        self.ready.borrow_mut().push_back(key);
                     } else {
                         slot.state = State::Idle;
                     }
                 }
             }
-            Ok(Poll::Ready(output)) => {
-                drop(future);
+            Ok(Poll::Ready(())) => {
+                // `future` is now the finished cell, holding the output.
                 let cancelled_meanwhile = self
                     .tasks
                     .borrow()
@@ -568,9 +574,9 @@ impl Core {
                 if cancelled_meanwhile {
                     // It cancelled itself and then returned in the same poll: as in asyncio's
                     // `Task.__step` (`_must_cancel`), the cancellation wins over the value.
-                    self.finish(key, cancelled(output));
+                    self.finish(key, cancelled(future));
                 } else {
-                    self.finish(key, Ok(output));
+                    self.finish(key, Ok(future));
                 }
             }
             Err(payload) => {
@@ -584,7 +590,7 @@ impl Core {
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
-    fn finish(&self, key: u64, result: Result<Box<dyn std::any::Any>, JoinError>) {
+    fn finish(&self, key: u64, result: Result<BoxFuture, JoinError>) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
@@ -687,6 +693,8 @@ impl Core {
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         drop(ready);
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);
         while let Ok(msg) = self.remote.try_recv() {
@@ -697,7 +705,7 @@ impl Core {
 
 /// Drops a cancelled task's future (running its destructors) and gives the task's result:
 /// `Cancelled`, or `Panicked` if a destructor panicked (the loop itself carries on).
-fn cancelled<T>(future: T) -> Result<Box<dyn std::any::Any>, JoinError> {
+fn cancelled<T>(future: T) -> Result<BoxFuture, JoinError> {
     match catch_unwind(AssertUnwindSafe(|| drop(future))) {
         Ok(()) => Err(JoinError::Cancelled),
         Err(payload) => Err(JoinError::Panicked(panic_message(&*payload))),
@@ -732,13 +740,4 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         "(a panic payload that is not a string)".to_string()
     }
-}
-
-/// Erases a future's output type for the slab.
-pub(crate) fn erase<F>(future: F) -> BoxFuture
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Box::pin(async move { Box::new(future.await) as Box<dyn std::any::Any> })
 }

@@ -18,8 +18,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::runtime::context;
-use crate::runtime::core::{display_name, erase, Core};
+use crate::runtime::core::{display_name, Core};
 use crate::runtime::observe::WaitOn;
+use crate::runtime::tasks::erase;
 use crate::runtime::tasks::State;
 
 // Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
@@ -192,9 +193,10 @@ impl<T: 'static> Future for Task<T> {
             self.core.note_wait(WaitOn::Task(self.key));
             return Poll::Pending;
         };
-        Poll::Ready(result.map(|any| {
-            *any.downcast::<T>()
-                .expect("a task's result has the task's output type")
+        Poll::Ready(result.map(|mut cell| {
+            let mut output: Option<T> = None;
+            cell.as_mut().take_output(&mut output);
+            output.expect("a finished task holds an output of its Task's type")
         }))
     }
 }
