@@ -32,7 +32,8 @@ fn wakers_woken_from_many_threads_after_the_loop_is_dropped_are_harmless() {
             for _ in 0..32 {
                 let s = Rc::clone(&slots);
                 drop(spawn(async move {
-                    s.borrow_mut().push(my_waker().await);
+                    let w = my_waker().await;
+                    s.borrow_mut().push(w);
                     pending::<()>().await;
                 }));
             }
@@ -53,7 +54,8 @@ fn wakers_woken_from_many_threads_after_the_loop_is_dropped_are_harmless() {
                     for _ in 0..200 {
                         for w in ws.iter() {
                             w.wake_by_ref();
-                            w.clone().wake();
+                            let by_value = w.clone();
+                            by_value.wake(); // wake by value, consuming the clone
                         }
                     }
                 })
@@ -191,7 +193,8 @@ fn a_drop_that_wakes_and_cancels_other_tasks_during_shutdown_is_harmless() {
             let vw = Rc::clone(&victim_waker);
             let other = spawn(async move {
                 let _g = g2;
-                vw.borrow_mut().replace(my_waker().await);
+                let w = my_waker().await;
+                vw.borrow_mut().replace(w);
                 pending::<()>().await;
             });
             yield_now().await;
