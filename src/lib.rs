@@ -1,1 +1,76 @@
-//! tinyloop
+//! # tinyloop
+//!
+//! A single-threaded event loop built from scratch and in plain sight: what Python's asyncio
+//! does inside, in Rust. A ready queue of tasks, a hierarchical timer wheel, a mio poller and
+//! the waker plumbing that ties them together, with asyncio's coordination layer on top.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = tinyloop::run(async {
+//!     let a = tinyloop::spawn(async {
+//!         tinyloop::sleep(Duration::from_millis(20)).await;
+//!         1
+//!     });
+//!     let b = tinyloop::spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(total, 3);
+//! ```
+//!
+//! ## asyncio -> tinyloop
+//!
+//! | asyncio                          | tinyloop                                   |
+//! |----------------------------------|--------------------------------------------|
+//! | `asyncio.run(main())`            | [`run`]`(main())`                          |
+//! | `loop.run_until_complete(f)`     | [`Loop::block_on`]                         |
+//! | `asyncio.create_task(coro)`      | [`spawn`]`(fut)` -> [`Task`]               |
+//! | `task.cancel()`, `task.done()`   | [`Task::cancel`], [`Task::is_done`]        |
+//! | `CancelledError`                 | [`JoinError::Cancelled`]                   |
+//! | `asyncio.sleep(d)`, `sleep(0)`   | [`sleep`], [`yield_now`]                   |
+//! | `asyncio.wait_for(f, t)`         | [`timeout`]`(t, f)`                        |
+//! | `loop.time()`                    | [`now`]                                    |
+//! | `loop.call_soon/later/at`        | [`call_soon`], [`call_later`], [`call_at`] |
+//! | `loop.call_soon_threadsafe`      | [`LoopHandle::call_soon_threadsafe`]       |
+//! | `asyncio.to_thread(f)`           | [`to_thread`]                              |
+//! | `asyncio.current_task()`         | [`current_task`]                           |
+//! | `asyncio.all_tasks()`            | [`all_tasks`]                              |
+//!
+//! ## Where to read what
+//!
+//! * `runtime/core.rs`: one turn of the loop, `run_once`, narrated step by step.
+//! * `runtime/tasks.rs` and `task/mod.rs`: what a task is and how its result gets back.
+//! * `runtime/waker.rs`: how a wake-up, from this thread or another, finds the loop.
+//! * `runtime/wheel/`: the hierarchical timer wheel.
+//! * `time/`: sleep, timeouts, callbacks on top of the wheel.
+
+#![deny(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+
+mod base_events;
+pub mod io;
+pub mod net;
+mod runtime;
+pub mod task;
+mod thread;
+pub mod time;
+
+pub use base_events::{run, Loop, LoopBuilder, LoopClosed, LoopHandle};
+pub use io::{BufReader, BufWriter};
+pub use net::{
+    OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener,
+    UnixStream, WriteHalf,
+};
+pub use task::{
+    all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
+    TaskState, YieldNow,
+};
+pub use thread::{to_thread, ToThread};
+pub use time::{
+    call_at, call_later, call_soon, interval, now, sleep, sleep_until, timeout, timeout_at,
+    CallbackHandle, Interval, Sleep, Timeout, TimeoutError,
+};

@@ -41,7 +41,7 @@ mod sealed {
     }
 }
 
-pub(crate) use sealed::{Target, ToTarget};
+pub(crate) use sealed::Target;
 
 impl Target {
     /// Resolves on the calling thread (blocking for host names), as std does.

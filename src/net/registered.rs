@@ -22,7 +22,6 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 
-use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::{Direction, Registration, WaiterId};
 
@@ -38,16 +37,6 @@ impl<S: Source> Registered<S> {
     pub(crate) fn new(core: &Rc<Core>, mut io: S, interest: Interest) -> io::Result<Self> {
         let reg = Registration::new(core, &mut io, interest)?;
         Ok(Registered { reg, io })
-    }
-
-    /// Registers `io` with the running loop; panics naming `caller` outside a loop.
-    #[track_caller]
-    pub(crate) fn with_running_loop(
-        caller: &'static str,
-        io: S,
-        interest: Interest,
-    ) -> io::Result<Self> {
-        context::with_core(caller, |core| Registered::new(core, io, interest))
     }
 }
 

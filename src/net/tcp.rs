@@ -25,7 +25,7 @@ use std::rc::Rc;
 
 use mio::Interest;
 
-use super::addr::{no_addresses, ToSocketAddrs, ToTarget};
+use super::addr::{no_addresses, ToSocketAddrs};
 use super::registered::Registered;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::stream::{

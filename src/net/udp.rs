@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use mio::Interest;
 
-use super::addr::{no_addresses, ToSocketAddrs, ToTarget};
+use super::addr::{no_addresses, ToSocketAddrs};
 use super::registered::Registered;
 use crate::runtime::reactor::Direction;
 

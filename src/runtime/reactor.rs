@@ -380,7 +380,7 @@ impl Reactor {
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reactor")
-            .field("sources", &self.len)
+            .field("sources", &self.len())
             .field("waiters", &self.parked.get())
             .finish()
     }
@@ -435,11 +435,6 @@ impl Registration {
     ) -> io::Result<Registration> {
         let (token, io) = core.reactor.borrow_mut().register(source, interest)?;
         Ok(Registration { core: Rc::downgrade(core), token, io })
-    }
-
-    /// The loop this source is registered with, while it exists.
-    pub(crate) fn core(&self) -> Option<Rc<Core>> {
-        self.core.upgrade()
     }
 
     /// Ready when `dir` may make progress; otherwise parks the task's waker until an event.
@@ -528,5 +523,97 @@ impl fmt::Debug for Registration {
             .field("token", &self.token.0)
             .field("io", &self.io)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct CountWake(std::sync::atomic::AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn udp() -> mio::net::UdpSocket {
+        mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn tokens_never_collide_with_the_wake_token() {
+        assert_ne!(pack(INDEX_MASK, GENERATION_MASK), WAKE_TOKEN);
+        assert_eq!(unpack(pack(7, 3)), (7, 3));
+        assert_eq!(unpack(pack(INDEX_MASK, GENERATION_MASK)), (INDEX_MASK, GENERATION_MASK));
+    }
+
+    #[test]
+    fn a_reused_slot_gets_a_new_generation() {
+        let mut reactor = Reactor::new().unwrap();
+        let mut a = udp();
+        let (ta, _) = reactor.register(&mut a, Interest::READABLE).unwrap();
+        assert_eq!(reactor.len(), 1);
+        reactor.deregister(&mut a, ta);
+        assert_eq!(reactor.len(), 0);
+        let mut b = udp();
+        let (tb, io_b) = reactor.register(&mut b, Interest::READABLE).unwrap();
+        assert_eq!(unpack(ta).0, unpack(tb).0, "the slot is reused");
+        assert_ne!(ta, tb, "but under a new generation");
+        // Deregistering with the stale token must not free b's slot.
+        reactor.deregister(&mut udp(), ta);
+        assert_eq!(reactor.len(), 1);
+        drop(io_b);
+    }
+
+    #[test]
+    fn an_event_between_wouldblock_and_clear_is_not_lost() {
+        let parked = Rc::new(Cell::new(0));
+        let io = ScheduledIo::new(Rc::clone(&parked));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        // Readable at first (optimistic); an operation starts under this tick ...
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!("new sources start ready")
+        };
+        // ... an edge arrives before the operation's WouldBlock is acted on ...
+        let mut wakers = Vec::new();
+        io.set_ready(READABLE, &mut wakers);
+        // ... so the clear must keep the readiness that edge reported.
+        io.clear_readiness(ev);
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
+
+        // Without an intervening event the clear takes effect and the task parks.
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else { panic!() };
+        io.clear_readiness(ev);
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_pending());
+        assert_eq!(parked.get(), 1);
+        io.set_ready(READABLE, &mut wakers);
+        assert_eq!((wakers.len(), parked.get()), (1, 0));
+    }
+
+    #[test]
+    fn tickets_park_once_and_forget_only_their_own_waker() {
+        let parked = Rc::new(Cell::new(0));
+        let io = ScheduledIo::new(Rc::clone(&parked));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        let ev = ScheduledIo::poll_ready(&io, &mut cx, Direction::Write, None);
+        let Poll::Ready(ev) = ev else { panic!() };
+        io.clear_readiness(ev);
+        let (mut first, mut second) = (None, None);
+        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut first)).is_pending());
+        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut first)).is_pending());
+        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut second)).is_pending());
+        assert_eq!(parked.get(), 2, "a re-poll under the same ticket does not park twice");
+        io.forget(Direction::Write, first.unwrap());
+        assert_eq!(parked.get(), 1);
+        let mut wakers = Vec::new();
+        io.set_ready(WRITABLE, &mut wakers);
+        assert_eq!((wakers.len(), parked.get()), (1, 0));
+        io.forget(Direction::Write, second.unwrap()); // already woken: nothing to take back
+        assert_eq!(parked.get(), 0);
     }
 }

@@ -1,0 +1,635 @@
+//! The loop itself: its state and one turn, `run_once`, which mirrors asyncio's
+//! `BaseEventLoop._run_once` (`base_events.py`).
+//!
+//! A turn, in order (each step says why it sits where it does):
+//!
+//! 1. **Work out how long the poller may block**: not at all if anything is ready, else until
+//!    the next timer, else for ever. (asyncio: the `timeout` computed from `_ready` and
+//!    `_scheduled[0]`.) Under virtual time, an idle loop jumps its clock to the next timer
+//!    instead of sleeping.
+//! 2. **Poll for I/O** with that timeout, and wake the tasks whose sources became ready.
+//!    (asyncio: `self._selector.select(timeout)` then `_process_events`.)
+//! 3. **Take in what other threads sent**: wake-ups and `call_soon_threadsafe` callbacks.
+//!    (asyncio appends those to `_ready` directly under a lock and writes to its self-pipe.)
+//! 4. **Move expired timers to ready**: advance the wheel to the current tick; every timer due
+//!    wakes its task or queues its callback. (asyncio: pops `_scheduled` while `when < end_time`.)
+//! 5. **Run what was ready when the turn began**, and only that: the length of the ready queue
+//!    is read first, so a task that wakes itself (or a callback that schedules another) runs
+//!    on the *next* turn, after I/O has had a look. This is what keeps one busy task from
+//!    starving the poller. (asyncio: `ntodo = len(self._ready)`.)
+//!
+//! "This is the only place where callbacks are actually *called*", as CPython says; in
+//! tinyloop it is also the only place where task futures are polled.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use super::clock::Clock;
+use super::reactor::{Reactor, WAKE_TOKEN};
+use super::tasks::{BoxFuture, Meta, SlotInit, State, TaskSlab};
+use super::waker::{Remote, Shared, TaskWaker};
+use super::wheel::{TimerKey, Wheel};
+use crate::task::JoinError;
+
+/// The key of the future given to `block_on`, which is polled like a task but lives on the
+/// caller's stack rather than in the slab.
+pub(crate) const MAIN_KEY: u64 = u64::MAX;
+
+/// How many turns with ready work may pass before the loop polls for I/O anyway (tokio's
+/// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
+/// syscall, but I/O must not starve behind tasks that keep waking each other.
+const IO_POLL_INTERVAL: u32 = 61;
+
+/// Settings chosen with `LoopBuilder`.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) debug: bool,
+    pub(crate) slow_poll_threshold: Duration,
+    pub(crate) virtual_time: bool,
+}
+
+/// An entry of the ready queue (asyncio's `_ready` deque of `Handle`s).
+pub(crate) enum Ready {
+    Task(u64),
+    Main,
+    Callback(Rc<Callback>),
+}
+
+/// What a timer does when it fires.
+pub(crate) enum TimerEntry {
+    /// Wake a task (a `Sleep`); `None` until the first poll hands in a waker.
+    Wake(Option<Waker>),
+    /// Queue a callback (`call_later`, `call_at`).
+    Callback(Rc<Callback>),
+}
+
+impl std::fmt::Debug for TimerEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimerEntry::Wake(_) => f.write_str("Wake"),
+            TimerEntry::Callback(_) => f.write_str("Callback"),
+        }
+    }
+}
+
+/// A callback from `call_soon`/`call_later`/`call_at`, shared with its `CallbackHandle`.
+pub(crate) struct Callback {
+    pub(crate) f: Cell<Option<Box<dyn FnOnce()>>>,
+    pub(crate) timer: Cell<Option<TimerKey>>,
+}
+
+/// The loop's state. It lives in an `Rc` shared by the `Loop`, the thread-local context and
+/// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
+pub(crate) struct Core {
+    pub(crate) tasks: RefCell<TaskSlab>,
+    ready: RefCell<VecDeque<Ready>>,
+    pub(crate) timers: RefCell<Wheel<TimerEntry>>,
+    pub(crate) clock: Clock,
+    pub(crate) reactor: RefCell<Reactor>,
+    pub(crate) shared: Arc<Shared>,
+    remote: Receiver<Remote>,
+    /// `to_thread` calls whose results have not come back yet.
+    pub(crate) thread_work: Cell<usize>,
+    /// The task being polled right now.
+    current: Cell<Option<u64>>,
+    main_scheduled: Cell<bool>,
+    next_number: Cell<u64>,
+    turns_since_io: Cell<u32>,
+    closing: Cell<bool>,
+    pub(crate) config: Config,
+    wake_buf: RefCell<Vec<Waker>>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loop")
+            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
+            .field("ready", &self.ready.try_borrow().map(|r| r.len()).ok())
+            .field("timers", &self.timers.try_borrow().map(|t| t.len()).ok())
+            .field("virtual_time", &self.clock.is_virtual())
+            .finish()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> std::io::Result<Rc<Core>> {
+        let reactor = Reactor::new()?;
+        let mio_waker = mio::Waker::new(reactor.registry(), WAKE_TOKEN)?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            remote: tx,
+            mio_waker,
+            parked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        Ok(Rc::new(Core {
+            tasks: RefCell::new(TaskSlab::default()),
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(Wheel::new()),
+            clock: Clock::new(config.virtual_time),
+            reactor: RefCell::new(reactor),
+            shared,
+            remote: rx,
+            thread_work: Cell::new(0),
+            current: Cell::new(None),
+            main_scheduled: Cell::new(false),
+            next_number: Cell::new(1),
+            turns_since_io: Cell::new(0),
+            closing: Cell::new(false),
+            config,
+            wake_buf: RefCell::new(Vec::new()),
+        }))
+    }
+
+    // ----- the interface the rest of the crate uses -------------------------------------
+
+    /// Puts a task on the ready queue unless it is already there (or finished, or gone).
+    pub(crate) fn schedule(&self, key: u64) {
+        if key == MAIN_KEY {
+            if !self.main_scheduled.replace(true) {
+                self.ready.borrow_mut().push_back(Ready::Main);
+            }
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key) else {
+            return;
+        };
+        match slot.state {
+            State::Idle => {
+                slot.state = State::Scheduled;
+                drop(tasks);
+                self.ready.borrow_mut().push_back(Ready::Task(key));
+            }
+            State::Running => slot.state = State::RunningWoken,
+            State::Scheduled | State::RunningWoken | State::Done => {}
+        }
+    }
+
+    /// Adds a task (asyncio's `create_task`). It first runs on a later turn, in FIFO order.
+    pub(crate) fn spawn(
+        &self,
+        future: BoxFuture,
+        name: Option<Box<str>>,
+        spawned_at: &'static Location<'static>,
+    ) -> u64 {
+        let number = self.next_number.get();
+        self.next_number.set(number + 1);
+        let meta = Meta {
+            number,
+            name,
+            spawned_at,
+            polls: 0,
+        };
+        if self.closing.get() {
+            // The loop is shutting down (a destructor spawned): the task is cancelled at once.
+            let key = self.tasks.borrow_mut().insert(|_| SlotInit {
+                state: State::Done,
+                future: None,
+                result: Some(Err(JoinError::Cancelled)),
+                waker: None,
+                meta,
+            });
+            drop(future);
+            return key;
+        }
+        let shared = &self.shared;
+        let key = self.tasks.borrow_mut().insert(|key| SlotInit {
+            state: State::Scheduled,
+            future: Some(future),
+            result: None,
+            waker: Some(Waker::from(Arc::new(TaskWaker {
+                key,
+                shared: Arc::clone(shared),
+                remote_queued: AtomicBool::new(false),
+            }))),
+            meta,
+        });
+        self.ready.borrow_mut().push_back(Ready::Task(key));
+        key
+    }
+
+    /// Asks for a task to be cancelled; its future is dropped on its next turn (or right
+    /// after its current poll, if it is cancelling itself). False if it already finished.
+    pub(crate) fn cancel(&self, key: u64) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key) else {
+            return false;
+        };
+        if slot.state == State::Done {
+            return false;
+        }
+        slot.cancel_requested = true;
+        drop(tasks);
+        self.schedule(key);
+        true
+    }
+
+    pub(crate) fn is_done(&self, key: u64) -> bool {
+        self.tasks
+            .borrow()
+            .get(key)
+            .is_none_or(|slot| slot.state == State::Done)
+    }
+
+    /// `Task<T>::poll`: the result once the task is done, else remembers who to wake.
+    pub(crate) fn poll_join(
+        &self,
+        key: u64,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Box<dyn std::any::Any>, JoinError>> {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key) else {
+            return Poll::Ready(Err(JoinError::Cancelled));
+        };
+        if slot.state == State::Done {
+            let result = slot.result.take().unwrap_or(Err(JoinError::Cancelled));
+            return Poll::Ready(result);
+        }
+        match &mut slot.join_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => {
+                let old = other.replace(cx.waker().clone());
+                drop(tasks);
+                drop(old);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Runs `f` on a finished task's result without taking it (for `wait`).
+    #[allow(dead_code)] // until `wait` lands
+    pub(crate) fn with_result<R>(
+        &self,
+        key: u64,
+        f: impl FnOnce(&Result<Box<dyn std::any::Any>, JoinError>) -> R,
+    ) -> Option<R> {
+        let tasks = self.tasks.borrow();
+        let slot = tasks.get(key)?;
+        if slot.state != State::Done {
+            return None;
+        }
+        slot.result.as_ref().map(f)
+    }
+
+    /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches.
+    pub(crate) fn release_handle(&self, key: u64) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key) else {
+            return;
+        };
+        if slot.state == State::Done {
+            let slot = tasks.remove(key);
+            drop(tasks);
+            drop(slot);
+        } else {
+            slot.has_handle = false;
+        }
+    }
+
+    pub(crate) fn with_meta<R>(&self, key: u64, f: impl FnOnce(&Meta, State) -> R) -> Option<R> {
+        let tasks = self.tasks.borrow();
+        tasks.get(key).map(|slot| f(&slot.meta, slot.state))
+    }
+
+    /// The key of the task being polled, if a task (not the main future) is running.
+    pub(crate) fn current_task(&self) -> Option<u64> {
+        self.current.get()
+    }
+
+    pub(crate) fn push_callback(&self, callback: Rc<Callback>) {
+        self.ready.borrow_mut().push_back(Ready::Callback(callback));
+    }
+
+    // ----- one turn ---------------------------------------------------------------------
+
+    /// One turn of the loop (see the module docs). `main` polls the future given to
+    /// `block_on` when it is due.
+    pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
+        // 1. How long may the poller block?
+        let timeout = self.poll_timeout();
+
+        // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.
+        let turns = self.turns_since_io.get() + 1;
+        if timeout != Some(Duration::ZERO) || turns >= IO_POLL_INTERVAL {
+            self.turns_since_io.set(0);
+            self.poll_io(timeout);
+        } else {
+            self.turns_since_io.set(turns);
+        }
+
+        // 3. Take in wake-ups and callbacks from other threads.
+        self.drain_remote();
+
+        // 4. Move expired timers to the ready queue.
+        self.fire_timers();
+
+        // 5. Run what was ready when the turn began.
+        let ntodo = self.ready.borrow().len();
+        for _ in 0..ntodo {
+            let Some(item) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            match item {
+                Ready::Task(key) => self.run_task(key),
+                Ready::Main => {
+                    self.main_scheduled.set(false);
+                    main();
+                }
+                Ready::Callback(cb) => run_callback(&cb),
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        if !self.ready.borrow().is_empty() || !self.remote.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next_tick = self.timers.borrow().next_expiration()?;
+        let deadline = self.clock.instant_of(next_tick);
+        if self.clock.is_virtual() {
+            let outside_work = self.thread_work.get() > 0 || self.reactor.borrow().has_waiters();
+            if !outside_work {
+                // Nothing can happen before the next timer: jump straight to it.
+                self.clock.advance_to(deadline);
+                return Some(Duration::ZERO);
+            }
+        }
+        Some(deadline.saturating_duration_since(self.clock.now()))
+    }
+
+    fn poll_io(&self, mut timeout: Option<Duration>) {
+        let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
+        let may_block = timeout != Some(Duration::ZERO);
+        if may_block {
+            // Announce that we are about to sleep, then look at the channel once more: a
+            // thread that sent before seeing `parked` is caught here, one that sent after
+            // will write to the mio waker. (Pairs with `Shared::send`.)
+            self.shared.parked.store(true, Ordering::SeqCst);
+            if !self.remote.is_empty() {
+                timeout = Some(Duration::ZERO);
+            }
+        }
+        let blocked_since = (may_block && self.clock.is_virtual()).then(Instant::now);
+        let result = self.reactor.borrow_mut().poll(timeout, &mut wakers);
+        if may_block {
+            self.shared.parked.store(false, Ordering::SeqCst);
+        }
+        if let Some(since) = blocked_since {
+            self.clock.advance_by(since.elapsed());
+        }
+        if let Err(e) = result {
+            // The poller itself failed (not EINTR, which the reactor treats as an empty
+            // turn). Nothing sensible can continue without it.
+            panic!("tinyloop: the OS poller failed: {e}");
+        }
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        *self.wake_buf.borrow_mut() = wakers;
+    }
+
+    fn drain_remote(&self) {
+        while let Ok(msg) = self.remote.try_recv() {
+            match msg {
+                Remote::Wake(waker) => {
+                    waker.remote_queued.store(false, Ordering::Release);
+                    self.schedule(waker.key);
+                }
+                Remote::Call(f) => self.push_callback(Rc::new(Callback {
+                    f: Cell::new(Some(f)),
+                    timer: Cell::new(None),
+                })),
+            }
+        }
+    }
+
+    fn fire_timers(&self) {
+        let now = self.clock.now_tick();
+        let due = matches!(self.timers.borrow().next_expiration(), Some(t) if t <= now);
+        if !due {
+            return;
+        }
+        let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
+        self.timers
+            .borrow_mut()
+            .advance(now, |_, entry| match entry {
+                TimerEntry::Wake(Some(waker)) => wakers.push(waker),
+                TimerEntry::Wake(None) => {}
+                TimerEntry::Callback(cb) => {
+                    cb.timer.set(None);
+                    self.ready.borrow_mut().push_back(Ready::Callback(cb));
+                }
+            });
+        // Wake outside the wheel's borrow: a woken waker may be user code that arms a timer.
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+        *self.wake_buf.borrow_mut() = wakers;
+    }
+
+    /// asyncio's `Task.__step`: one poll of one task.
+    fn run_task(&self, key: u64) {
+        let (mut future, waker) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(slot) = tasks.get_mut(key) else {
+                return;
+            };
+            if slot.state != State::Scheduled {
+                return;
+            }
+            if slot.cancel_requested {
+                let future = slot.future.take();
+                drop(tasks);
+                drop(future);
+                self.finish(key, Err(JoinError::Cancelled));
+                return;
+            }
+            slot.state = State::Running;
+            slot.meta.polls += 1;
+            let future = slot.future.take().expect("a scheduled task has its future");
+            let waker = slot.waker.take().expect("a scheduled task has its waker");
+            (future, waker)
+        };
+
+        self.current.set(Some(key));
+        let started = self.config.debug.then(Instant::now);
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            future.as_mut().poll(&mut Context::from_waker(&waker))
+        }));
+        self.current.set(None);
+        if let Some(started) = started {
+            self.report_slow_poll(key, started.elapsed());
+        }
+
+        match polled {
+            Ok(Poll::Pending) => {
+                let mut tasks = self.tasks.borrow_mut();
+                let slot = tasks.get_mut(key).expect("a running task keeps its slot");
+                slot.waker = Some(waker);
+                if slot.cancel_requested {
+                    drop(tasks);
+                    drop(future);
+                    self.finish(key, Err(JoinError::Cancelled));
+                } else {
+                    slot.future = Some(future);
+                    if slot.state == State::RunningWoken {
+                        slot.state = State::Scheduled;
+                        drop(tasks);
+                        self.ready.borrow_mut().push_back(Ready::Task(key));
+                    } else {
+                        slot.state = State::Idle;
+                    }
+                }
+            }
+            Ok(Poll::Ready(output)) => {
+                drop(future);
+                self.finish(key, Ok(output));
+            }
+            Err(payload) => {
+                drop(future);
+                self.finish(key, Err(JoinError::Panicked(panic_message(&*payload))));
+            }
+        }
+    }
+
+    /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
+    /// task is detached (a panic is then reported on stderr, since nobody else will see it).
+    fn finish(&self, key: u64, result: Result<Box<dyn std::any::Any>, JoinError>) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key) else {
+            return;
+        };
+        slot.state = State::Done;
+        let waker = slot.waker.take();
+        if slot.has_handle {
+            slot.result = Some(result);
+            let join_waker = slot.join_waker.take();
+            drop(tasks);
+            drop(waker);
+            if let Some(w) = join_waker {
+                w.wake();
+            }
+        } else {
+            if let Err(JoinError::Panicked(msg)) = &result {
+                eprintln!(
+                    "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
+                     (nobody holds its Task handle, so the loop reports it here and carries on)",
+                    display_name(&slot.meta),
+                    slot.meta.spawned_at
+                );
+            }
+            let slot = tasks.remove(key);
+            drop(tasks);
+            drop((slot, waker, result));
+        }
+    }
+
+    fn report_slow_poll(&self, key: u64, took: Duration) {
+        if took < self.config.slow_poll_threshold {
+            return;
+        }
+        if let Some((name, at)) = self.with_meta(key, |m, _| (display_name(m), m.spawned_at)) {
+            eprintln!(
+                "tinyloop debug: task '{name}' (spawned at {at}) ran {took:?} in one poll, over \
+                 the slow_poll_threshold of {:?}; the whole loop waited meanwhile \
+                 (move blocking work to `to_thread`)",
+                self.config.slow_poll_threshold
+            );
+        }
+    }
+
+    // ----- shutdown ---------------------------------------------------------------------
+
+    /// Drops every task still alive (their destructors run here, on the loop's thread),
+    /// every pending callback and timer. Destructors may spawn, wake or cancel: spawns made
+    /// now are cancelled at once, wakes and cancels of finished tasks do nothing.
+    pub(crate) fn shutdown(&self) {
+        self.closing.set(true);
+        self.shared.closed.store(true, Ordering::Release);
+        loop {
+            let mut doomed = Vec::new();
+            {
+                let mut tasks = self.tasks.borrow_mut();
+                let keys: Vec<u64> = tasks
+                    .iter()
+                    .filter(|(_, s)| s.state != State::Done)
+                    .map(|(k, _)| k)
+                    .collect();
+                for key in keys {
+                    let slot = tasks.get_mut(key).expect("key just listed");
+                    slot.state = State::Done;
+                    doomed.push(slot.future.take());
+                    let waker = slot.waker.take();
+                    if slot.has_handle {
+                        slot.result = Some(Err(JoinError::Cancelled));
+                        let join_waker = slot.join_waker.take();
+                        drop((waker, join_waker));
+                    } else {
+                        let slot = tasks.remove(key);
+                        drop((slot, waker));
+                    }
+                }
+            }
+            if doomed.is_empty() {
+                break;
+            }
+            drop(doomed);
+        }
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        drop(ready);
+        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
+        drop(timers);
+        while let Ok(msg) = self.remote.try_recv() {
+            drop(msg);
+        }
+    }
+}
+
+fn run_callback(cb: &Callback) {
+    if let Some(f) = cb.f.take() {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+            eprintln!(
+                "tinyloop: a callback panicked: {}\n  (the loop reports it and carries on)",
+                panic_message(&*payload)
+            );
+        }
+    }
+}
+
+/// "Task-<n>" unless the task was named.
+pub(crate) fn display_name(meta: &Meta) -> String {
+    match &meta.name {
+        Some(name) => name.to_string(),
+        None => format!("Task-{}", meta.number),
+    }
+}
+
+/// The message a panic carried, if it was a string.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not a string)".to_string()
+    }
+}
+
+/// Erases a future's output type for the slab.
+pub(crate) fn erase<F>(future: F) -> BoxFuture
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Box::pin(async move { Box::new(future.await) as Box<dyn std::any::Any> })
+}

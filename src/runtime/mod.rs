@@ -1,0 +1,26 @@
+//! The loop's machinery: everything asyncio keeps inside `base_events.py` and the selector.
+//!
+//! Nothing in here is public. The asyncio-shaped surface (`crate::base_events`,
+//! `crate::task`, `crate::time`, `crate::sync`, ...) sits on top and reaches these pieces only
+//! through the small interface [`core::Core`] offers: schedule a task, arm a timer, register
+//! an I/O source, count work in flight on other threads.
+//!
+//! | file          | what it holds                                   | asyncio counterpart            |
+//! |---------------|-------------------------------------------------|--------------------------------|
+//! | `core.rs`     | the loop state and its turn, `run_once`         | `BaseEventLoop._run_once`      |
+//! | `context.rs`  | which loop is running on this thread            | `events._get_running_loop`     |
+//! | `tasks.rs`    | the task slab: futures, states, join results    | `tasks.Task` objects           |
+//! | `waker.rs`    | how a wake-up finds its way back to the loop    | `Task.__wakeup`, `call_soon_threadsafe` |
+//! | `wheel/`      | the hierarchical timer wheel                    | the `_scheduled` heap          |
+//! | `reactor.rs`  | the mio poller and I/O sources                  | `selectors` + `selector_events.py` |
+//! | `clock.rs`    | the loop's clock, real or virtual               | `loop.time()`                  |
+//! | `pool.rs`     | worker threads for `to_thread`                  | the default `ThreadPoolExecutor` |
+
+pub(crate) mod clock;
+pub(crate) mod context;
+pub(crate) mod core;
+pub(crate) mod pool;
+pub(crate) mod reactor;
+pub(crate) mod tasks;
+pub(crate) mod waker;
+pub(crate) mod wheel;

@@ -1,0 +1,218 @@
+//! The task slab: where every task's future, state and result live.
+//!
+//! asyncio makes each `Task` an object on the heap that schedules its own `__step`. Here the
+//! loop owns all tasks in one `Vec` of slots, and a task is named by a `u64` key: the slot
+//! index in the low 32 bits and the slot's generation in the high 32. The ready queue holds
+//! keys, wakers hold keys, `Task<T>` handles hold keys. When a slot is freed its generation
+//! goes up, so a stale key (a waker that outlived its task) finds nothing and does nothing.
+//!
+//! Every method here is small and never calls user code: the loop takes a future *out* of its
+//! slot before polling or dropping it, so user code that spawns, wakes or cancels while it runs
+//! never finds the slab borrowed.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::Waker;
+
+use crate::task::JoinError;
+
+/// A task's future with its output type erased; the output comes back boxed as `dyn Any`.
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
+
+/// Where a task is in its life (see DESIGN.md, "The task life cycle").
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// In the ready queue, waiting for its turn.
+    Scheduled,
+    /// Being polled right now.
+    Running,
+    /// Being polled, and woken during that poll: goes back to the ready queue afterwards.
+    RunningWoken,
+    /// Waiting for a wake-up.
+    Idle,
+    /// Finished: its result waits in `result` until its `Task` handle takes it.
+    Done,
+}
+
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub(crate) number: u64,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) spawned_at: &'static Location<'static>,
+    pub(crate) polls: u64,
+}
+
+pub(crate) struct Slot {
+    generation: u32,
+    pub(crate) state: State,
+    pub(crate) cancel_requested: bool,
+    /// Whether a `Task<T>` handle still refers to this slot.
+    pub(crate) has_handle: bool,
+    pub(crate) future: Option<BoxFuture>,
+    pub(crate) result: Option<Result<Box<dyn Any>, JoinError>>,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) join_waker: Option<Waker>,
+    pub(crate) meta: Meta,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("state", &self.state)
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TaskSlab {
+    slots: Vec<Entry>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+#[derive(Debug)]
+enum Entry {
+    Occupied(Slot),
+    Vacant { generation: u32 },
+}
+
+pub(crate) fn key_of(index: u32, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | u64::from(index)
+}
+
+fn split(key: u64) -> (usize, u32) {
+    ((key & 0xffff_ffff) as usize, (key >> 32) as u32)
+}
+
+impl TaskSlab {
+    /// The key the next `insert` will use.
+    pub(crate) fn next_key(&self) -> u64 {
+        match self.free.last() {
+            Some(&index) => match self.slots[index as usize] {
+                Entry::Vacant { generation } => key_of(index, generation),
+                Entry::Occupied(_) => unreachable!("free list points at an occupied slot"),
+            },
+            None => {
+                let index = u32::try_from(self.slots.len())
+                    .expect("more than 4 billion live tasks on one loop");
+                key_of(index, 0)
+            }
+        }
+    }
+
+    pub(crate) fn insert(&mut self, make: impl FnOnce(u64) -> SlotInit) -> u64 {
+        let key = self.next_key();
+        let (index, generation) = split(key);
+        let init = make(key);
+        let slot = Slot {
+            generation,
+            state: init.state,
+            cancel_requested: false,
+            has_handle: true,
+            future: init.future,
+            result: init.result,
+            waker: init.waker,
+            join_waker: None,
+            meta: init.meta,
+        };
+        if index == self.slots.len() {
+            self.slots.push(Entry::Occupied(slot));
+        } else {
+            self.free.pop();
+            self.slots[index] = Entry::Occupied(slot);
+        }
+        self.live += 1;
+        key
+    }
+
+    pub(crate) fn get(&self, key: u64) -> Option<&Slot> {
+        let (index, generation) = split(key);
+        match self.slots.get(index) {
+            Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, key: u64) -> Option<&mut Slot> {
+        let (index, generation) = split(key);
+        match self.slots.get_mut(index) {
+            Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// Frees the slot and hands its contents back, to be dropped after the borrow ends.
+    pub(crate) fn remove(&mut self, key: u64) -> Option<Slot> {
+        let (index, generation) = split(key);
+        match self.slots.get(index) {
+            Some(Entry::Occupied(slot)) if slot.generation == generation => {}
+            _ => return None,
+        }
+        let next = Entry::Vacant {
+            generation: generation.wrapping_add(1),
+        };
+        let Entry::Occupied(slot) = std::mem::replace(&mut self.slots[index], next) else {
+            unreachable!()
+        };
+        self.free.push(index as u32);
+        self.live -= 1;
+        Some(slot)
+    }
+
+    /// Number of occupied slots (unfinished tasks and finished ones not yet joined).
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &Slot)> {
+        self.slots.iter().enumerate().filter_map(|(i, e)| match e {
+            Entry::Occupied(slot) => Some((key_of(i as u32, slot.generation), slot)),
+            Entry::Vacant { .. } => None,
+        })
+    }
+}
+
+/// What a new slot starts with.
+pub(crate) struct SlotInit {
+    pub(crate) state: State,
+    pub(crate) future: Option<BoxFuture>,
+    pub(crate) result: Option<Result<Box<dyn Any>, JoinError>>,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) meta: Meta,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init() -> SlotInit {
+        SlotInit {
+            state: State::Idle,
+            future: None,
+            result: None,
+            waker: None,
+            meta: Meta {
+                number: 1,
+                name: None,
+                spawned_at: Location::caller(),
+                polls: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn stale_keys_find_nothing() {
+        let mut slab = TaskSlab::default();
+        let a = slab.insert(|_| init());
+        assert!(slab.get(a).is_some());
+        assert!(slab.remove(a).is_some());
+        let b = slab.insert(|_| init());
+        assert_ne!(a, b, "a reused slot gets a new generation");
+        assert!(slab.get(a).is_none());
+        assert!(slab.remove(a).is_none());
+        assert_eq!(slab.len(), 1);
+    }
+}

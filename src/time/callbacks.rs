@@ -1,0 +1,107 @@
+//! `call_soon`, `call_later`, `call_at`: asyncio's loop callbacks (`events.Handle` and
+//! `TimerHandle` in `events.py`).
+//!
+//! A callback is a plain closure the loop calls once, in a turn, between task polls. A panic
+//! inside one is reported on stderr and the loop carries on.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::runtime::clock::deadline_after;
+use crate::runtime::context;
+use crate::runtime::core::{Callback, Core, TimerEntry};
+
+/// A scheduled callback; cancel it before it runs with [`CallbackHandle::cancel`]
+/// (asyncio's `Handle`/`TimerHandle`). Dropping the handle does *not* cancel.
+pub struct CallbackHandle {
+    core: Rc<Core>,
+    cb: Rc<Callback>,
+}
+
+impl CallbackHandle {
+    /// Stops the callback from running; `false` if it already ran or was cancelled.
+    #[doc(alias = "Handle.cancel")]
+    pub fn cancel(&self) -> bool {
+        let f = self.cb.f.take();
+        if let Some(key) = self.cb.timer.take() {
+            // Leave the wheel at once rather than firing into nothing later.
+            let entry = self.core.timers.borrow_mut().remove(key);
+            drop(entry);
+        }
+        let cancelled = f.is_some();
+        drop(f);
+        cancelled
+    }
+
+    /// Whether it is still waiting to run.
+    pub fn is_pending(&self) -> bool {
+        let f = self.cb.f.take();
+        let pending = f.is_some();
+        self.cb.f.set(f);
+        pending
+    }
+}
+
+impl std::fmt::Debug for CallbackHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackHandle")
+            .field("pending", &self.is_pending())
+            .finish()
+    }
+}
+
+fn new_callback(f: impl FnOnce() + 'static) -> Rc<Callback> {
+    Rc::new(Callback {
+        f: Cell::new(Some(Box::new(f))),
+        timer: Cell::new(None),
+    })
+}
+
+/// Runs `f` on the loop's next turn, after the callbacks and tasks already ready
+/// (asyncio's `loop.call_soon`).
+///
+/// # Panics
+/// When no loop is running on this thread.
+#[doc(alias = "loop.call_soon")]
+pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
+    let core = context::current("tinyloop::call_soon");
+    let cb = new_callback(f);
+    core.push_callback(Rc::clone(&cb));
+    CallbackHandle { core, cb }
+}
+
+/// Runs `f` once `d` has passed (asyncio's `loop.call_later`).
+///
+/// # Panics
+/// When no loop is running on this thread.
+#[doc(alias = "loop.call_later")]
+pub fn call_later(d: Duration, f: impl FnOnce() + 'static) -> CallbackHandle {
+    let core = context::current("tinyloop::call_later");
+    let when = deadline_after(core.clock.now(), d);
+    schedule_at(core, when, f)
+}
+
+/// Runs `f` at `when`, on the loop's clock (asyncio's `loop.call_at`).
+///
+/// # Panics
+/// When no loop is running on this thread.
+#[doc(alias = "loop.call_at")]
+pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> CallbackHandle {
+    schedule_at(context::current("tinyloop::call_at"), when, f)
+}
+
+fn schedule_at(core: Rc<Core>, when: Instant, f: impl FnOnce() + 'static) -> CallbackHandle {
+    let cb = new_callback(f);
+    if when <= core.clock.now() {
+        core.push_callback(Rc::clone(&cb));
+    } else {
+        let tick = core.clock.tick_for(when);
+        let key = core
+            .timers
+            .borrow_mut()
+            .insert(tick, TimerEntry::Callback(Rc::clone(&cb)));
+        cb.timer.set(Some(key));
+    }
+    CallbackHandle { core, cb }
+}

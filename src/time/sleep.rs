@@ -1,0 +1,157 @@
+//! `sleep` and `sleep_until`: asyncio's `asyncio.sleep`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::runtime::clock::deadline_after;
+use crate::runtime::context;
+use crate::runtime::core::{Core, TimerEntry};
+use crate::runtime::wheel::TimerKey;
+
+/// Waits for `d` to pass: asyncio's `asyncio.sleep(d)`.
+///
+/// `sleep(Duration::ZERO)` gives other tasks one turn, like `asyncio.sleep(0)`. Huge
+/// durations saturate: `sleep(Duration::MAX)` never fires and never panics.
+///
+/// # Panics
+/// When no loop is running on this thread.
+#[doc(alias = "asyncio.sleep")]
+pub fn sleep(d: Duration) -> Sleep {
+    let core = context::current("tinyloop::sleep");
+    let deadline = deadline_after(core.clock.now(), d);
+    Sleep::new(core, deadline)
+}
+
+/// Waits until `deadline` (on the loop's clock, see [`now`](crate::now)).
+///
+/// # Panics
+/// When no loop is running on this thread.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(context::current("tinyloop::sleep_until"), deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It arms its timer on its first poll and disarms it when dropped, so a `Sleep` that is
+/// dropped early (a lost `select`, a cancelled task) leaves the wheel at once.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    core: Rc<Core>,
+    deadline: Instant,
+    state: SleepState,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SleepState {
+    /// Not polled yet.
+    New,
+    /// The deadline had already passed at the first poll: it yielded once and is done next.
+    Yielded,
+    /// Armed in the wheel.
+    Armed(TimerKey),
+    Done,
+}
+
+impl Sleep {
+    pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Sleep {
+        Sleep {
+            core,
+            deadline,
+            state: SleepState::New,
+        }
+    }
+
+    /// When it fires.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether it has fired.
+    pub fn is_elapsed(&self) -> bool {
+        matches!(self.state, SleepState::Done)
+    }
+
+    /// Moves the deadline (asyncio's `Timeout.reschedule`); a fired `Sleep` becomes pending again.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.disarm();
+        self.deadline = deadline;
+        self.state = SleepState::New;
+    }
+
+    fn disarm(&mut self) {
+        if let SleepState::Armed(key) = self.state {
+            let entry = self.core.timers.borrow_mut().remove(key);
+            drop(entry);
+            self.state = SleepState::New;
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        match this.state {
+            SleepState::Done => Poll::Ready(()),
+            SleepState::Yielded => {
+                this.state = SleepState::Done;
+                Poll::Ready(())
+            }
+            SleepState::New => {
+                if this.deadline <= this.core.clock.now() {
+                    // Already due: like asyncio.sleep(0), give the others one turn first.
+                    this.state = SleepState::Yielded;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                let tick = this.core.clock.tick_for(this.deadline);
+                let entry = TimerEntry::Wake(Some(cx.waker().clone()));
+                let key = this.core.timers.borrow_mut().insert(tick, entry);
+                this.state = SleepState::Armed(key);
+                Poll::Pending
+            }
+            SleepState::Armed(key) => {
+                let mut timers = this.core.timers.borrow_mut();
+                match timers.get_mut(key) {
+                    // Fired: the wheel gave the entry up when it woke us.
+                    None => {
+                        drop(timers);
+                        this.state = SleepState::Done;
+                        Poll::Ready(())
+                    }
+                    Some(TimerEntry::Wake(waker)) => {
+                        let stale = match waker {
+                            Some(w) if w.will_wake(cx.waker()) => None,
+                            _ => waker.replace(cx.waker().clone()),
+                        };
+                        drop(timers);
+                        drop(stale);
+                        Poll::Pending
+                    }
+                    Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let now = self.core.clock.now();
+        let left = self.deadline.saturating_duration_since(now);
+        f.debug_struct("Sleep")
+            .field("remaining", &left)
+            .field("state", &self.state)
+            .finish()
+    }
+}

@@ -1,0 +1,87 @@
+//! `timeout` and `timeout_at`: asyncio's `wait_for` and `asyncio.timeout`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::sleep::{sleep, sleep_until, Sleep};
+
+/// The deadline passed before the future finished: asyncio's `TimeoutError`.
+#[doc(alias = "asyncio.TimeoutError")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the deadline passed before the operation finished (the operation was cancelled)")]
+pub struct TimeoutError;
+
+/// Runs `fut` for at most `d`: asyncio's `wait_for(fut, timeout=d)`.
+///
+/// The inner future is polled first, so one that is ready at once wins even with a zero
+/// deadline. On expiry the inner future is dropped (its destructors have run) before
+/// `Err(TimeoutError)` is returned.
+///
+/// # Panics
+/// When no loop is running on this thread.
+#[doc(alias = "wait_for")]
+#[doc(alias = "asyncio.wait_for")]
+#[doc(alias = "asyncio.timeout")]
+pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
+    Timeout {
+        inner: Some(Box::pin(fut)),
+        sleep: sleep(d),
+    }
+}
+
+/// [`timeout`] with an absolute deadline: asyncio's `asyncio.timeout_at`.
+#[doc(alias = "asyncio.timeout_at")]
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
+    Timeout {
+        inner: Some(Box::pin(fut)),
+        sleep: sleep_until(deadline),
+    }
+}
+
+/// The future returned by [`timeout`] and [`timeout_at`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timeout<F> {
+    inner: Option<Pin<Box<F>>>,
+    sleep: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// When it gives up.
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, TimeoutError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            panic!("a Timeout was polled again after it completed");
+        };
+        if let Poll::Ready(v) = inner.as_mut().poll(cx) {
+            this.inner = None;
+            return Poll::Ready(Ok(v));
+        }
+        match Pin::new(&mut this.sleep).poll(cx) {
+            Poll::Ready(()) => {
+                // Drop the inner future first, so its destructors have run when we return.
+                this.inner = None;
+                Poll::Ready(Err(TimeoutError))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timeout")
+            .field("sleep", &self.sleep)
+            .field("finished", &self.inner.is_none())
+            .finish()
+    }
+}
