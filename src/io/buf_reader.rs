@@ -67,7 +67,12 @@ impl<R> BufReader<R> {
     ///
     /// asyncio: `StreamReader(limit=...)`, without the limit.
     pub fn with_capacity(capacity: usize, inner: R) -> BufReader<R> {
-        BufReader { inner, buf: vec![0; capacity.max(1)], pos: 0, filled: 0 }
+        BufReader {
+            inner,
+            buf: vec![0; capacity.max(1)],
+            pos: 0,
+            filled: 0,
+        }
     }
 
     /// The wrapped reader.

@@ -55,7 +55,11 @@ impl<W> BufWriter<W> {
 
     /// Wraps `inner` with a buffer of `capacity` bytes.
     pub fn with_capacity(capacity: usize, inner: W) -> BufWriter<W> {
-        BufWriter { inner, buf: Vec::with_capacity(capacity), written: 0 }
+        BufWriter {
+            inner,
+            buf: Vec::with_capacity(capacity),
+            written: 0,
+        }
     }
 
     /// The wrapped writer.
@@ -120,7 +124,10 @@ impl<W: AsyncWrite + Unpin> BufWriter<W> {
         while !buf.is_empty() {
             match self.write(buf).await? {
                 0 => {
-                    return Err(io::Error::new(io::ErrorKind::WriteZero, "the writer accepted no bytes"))
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the writer accepted no bytes",
+                    ))
                 }
                 n => buf = &buf[n..],
             }

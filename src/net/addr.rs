@@ -69,7 +69,10 @@ impl Target {
 
 /// The error for a name that resolved to nothing (std's wording).
 pub(crate) fn no_addresses() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any addresses")
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    )
 }
 
 impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
@@ -152,7 +155,10 @@ mod tests {
             ("127.0.0.1", 80).to_target(),
             (Ipv4Addr::LOCALHOST, 80).to_target(),
         ] {
-            assert!(matches!(target, Target::Addrs(ref a) if a == &[addr]), "{target:?}");
+            assert!(
+                matches!(target, Target::Addrs(ref a) if a == &[addr]),
+                "{target:?}"
+            );
         }
         assert!(matches!("[::1]:80".to_target(), Target::Addrs(_)));
     }

@@ -62,8 +62,16 @@ impl<S: Source + ?Sized> Registered<S> {
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut waiting = Waiting { reg: &self.reg, dir, ticket: None };
-        poll_fn(|cx| self.reg.poll_io(cx, dir, Some(&mut waiting.ticket), || op(&self.io))).await
+        let mut waiting = Waiting {
+            reg: &self.reg,
+            dir,
+            ticket: None,
+        };
+        poll_fn(|cx| {
+            self.reg
+                .poll_io(cx, dir, Some(&mut waiting.ticket), || op(&self.io))
+        })
+        .await
     }
 }
 

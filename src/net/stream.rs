@@ -58,7 +58,11 @@ impl ByteStream for mio::net::UnixStream {
 
 /// The engine behind every stream type's read and write methods.
 impl<S: ByteStream + ?Sized> Registered<S> {
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_io(cx, Direction::Read, |s| s.read_some(buf))
     }
 
@@ -87,7 +91,12 @@ impl<S: ByteStream + ?Sized> Registered<S> {
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
-                0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "the socket accepted no bytes")),
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the socket accepted no bytes",
+                    ))
+                }
                 n => buf = &buf[n..],
             }
         }
@@ -104,7 +113,10 @@ impl<S: ByteStream + ?Sized> Registered<S> {
 }
 
 pub(crate) fn early_eof() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "the stream ended before the buffer was filled")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the stream ended before the buffer was filled",
+    )
 }
 
 /// Inherent async read methods for a stream type with a private `fn io(&self)` returning

@@ -28,9 +28,7 @@ use mio::Interest;
 use super::addr::{no_addresses, ToSocketAddrs};
 use super::registered::Registered;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::stream::{
-    impl_async_read, impl_async_write, stream_read_methods, stream_write_methods,
-};
+use super::stream::{impl_async_read, impl_async_write, stream_read_methods, stream_write_methods};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::Direction;
@@ -80,7 +78,9 @@ impl TcpListener {
         let listener = std::net::TcpListener::bind(&addrs[..])?;
         listener.set_nonblocking(true)?;
         let listener = mio::net::TcpListener::from_std(listener);
-        Ok(TcpListener { io: Registered::new(&core, listener, Interest::READABLE)? })
+        Ok(TcpListener {
+            io: Registered::new(&core, listener, Interest::READABLE)?,
+        })
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -181,7 +181,9 @@ impl TcpStream {
 
     pub(crate) fn from_mio(core: &Rc<Core>, stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         let interest = Interest::READABLE | Interest::WRITABLE;
-        Ok(TcpStream { io: Registered::new(core, stream, interest)? })
+        Ok(TcpStream {
+            io: Registered::new(core, stream, interest)?,
+        })
     }
 
     fn io(&self) -> &Registered<mio::net::TcpStream> {

@@ -35,7 +35,11 @@ fn dropped_reader_task_leaves_no_registration() {
         crate::yield_now().await;
         crate::yield_now().await;
         assert!(!has_waiters(), "the cancelled reader's waker must be gone");
-        assert_eq!(sources(), 2, "the cancelled task's stream must be deregistered");
+        assert_eq!(
+            sources(),
+            2,
+            "the cancelled task's stream must be deregistered"
+        );
 
         drop(client);
         assert_eq!(sources(), 1);

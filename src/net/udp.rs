@@ -43,7 +43,9 @@ impl UdpSocket {
         socket.set_nonblocking(true)?;
         let socket = mio::net::UdpSocket::from_std(socket);
         let interest = Interest::READABLE | Interest::WRITABLE;
-        Ok(UdpSocket { io: Registered::new(&core, socket, interest)? })
+        Ok(UdpSocket {
+            io: Registered::new(&core, socket, interest)?,
+        })
     }
 
     /// Sends one datagram to `target` and returns the number of bytes sent. A host name
@@ -55,7 +57,9 @@ impl UdpSocket {
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = target.to_target().resolve().await?;
         let addr = *target.first().ok_or_else(no_addresses)?;
-        self.io.async_io(Direction::Write, |s| s.send_to(buf, addr)).await
+        self.io
+            .async_io(Direction::Write, |s| s.send_to(buf, addr))
+            .await
     }
 
     /// Waits for one datagram; returns its length and sender.
@@ -66,7 +70,9 @@ impl UdpSocket {
     #[doc(alias = "sock_recvfrom")]
     #[doc(alias = "datagram_received")]
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.async_io(Direction::Read, |s| s.recv_from(buf)).await
+        self.io
+            .async_io(Direction::Read, |s| s.recv_from(buf))
+            .await
     }
 
     /// Sets the default peer for [`send`](Self::send) and [`recv`](Self::recv); datagrams

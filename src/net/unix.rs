@@ -18,9 +18,7 @@ use mio::Interest;
 
 use super::registered::Registered;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::stream::{
-    impl_async_read, impl_async_write, stream_read_methods, stream_write_methods,
-};
+use super::stream::{impl_async_read, impl_async_write, stream_read_methods, stream_write_methods};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::Direction;
@@ -47,7 +45,9 @@ impl UnixListener {
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let core = context::current("UnixListener::bind");
         let listener = mio::net::UnixListener::bind(path)?;
-        Ok(UnixListener { io: Registered::new(&core, listener, Interest::READABLE)? })
+        Ok(UnixListener {
+            io: Registered::new(&core, listener, Interest::READABLE)?,
+        })
     }
 
     /// Waits for a connection. Cancel-safe; errors (`EMFILE`, ...) are returned and the
@@ -124,12 +124,17 @@ impl UnixStream {
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let core = context::current("UnixStream::pair");
         let (a, b) = mio::net::UnixStream::pair()?;
-        Ok((UnixStream::from_mio(&core, a)?, UnixStream::from_mio(&core, b)?))
+        Ok((
+            UnixStream::from_mio(&core, a)?,
+            UnixStream::from_mio(&core, b)?,
+        ))
     }
 
     fn from_mio(core: &Rc<Core>, stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         let interest = Interest::READABLE | Interest::WRITABLE;
-        Ok(UnixStream { io: Registered::new(core, stream, interest)? })
+        Ok(UnixStream {
+            io: Registered::new(core, stream, interest)?,
+        })
     }
 
     fn io(&self) -> &Registered<mio::net::UnixStream> {

@@ -183,14 +183,20 @@ impl ScheduledIo {
         ticket: Option<&mut WaiterId>,
     ) -> Poll<ReadyEvent> {
         if self.readiness.get() & dir.mask() != 0 {
-            return Poll::Ready(ReadyEvent { tick: self.tick.get(), dir });
+            return Poll::Ready(ReadyEvent {
+                tick: self.tick.get(),
+                dir,
+            });
         }
         let mut waiters = self.waiters[dir.index()].borrow_mut();
         let waker = cx.waker();
         let entry = match &ticket {
             Some(Some(id)) => waiters.list.iter_mut().find(|(i, _)| i == id),
             Some(None) => None,
-            None => waiters.list.iter_mut().find(|(i, w)| *i == 0 && w.will_wake(waker)),
+            None => waiters
+                .list
+                .iter_mut()
+                .find(|(i, w)| *i == 0 && w.will_wake(waker)),
         };
         match entry {
             // Parked already (a spurious or early poll): keep the entry, refresh the waker.
@@ -310,7 +316,11 @@ impl Reactor {
                 continue;
             }
             let (index, generation) = unpack(token);
-            let Some(Slot { generation: current, io: Some(io) }) = self.slots.get(index) else {
+            let Some(Slot {
+                generation: current,
+                io: Some(io),
+            }) = self.slots.get(index)
+            else {
                 continue;
             };
             if *current != generation {
@@ -341,9 +351,14 @@ impl Reactor {
             Some(index) => index,
             None => {
                 if self.slots.len() > INDEX_MASK {
-                    return Err(io::Error::other("tinyloop: too many registered I/O sources"));
+                    return Err(io::Error::other(
+                        "tinyloop: too many registered I/O sources",
+                    ));
                 }
-                self.slots.push(Slot { generation: 0, io: None });
+                self.slots.push(Slot {
+                    generation: 0,
+                    io: None,
+                });
                 self.slots.len() - 1
             }
         };
@@ -434,7 +449,11 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         let (token, io) = core.reactor.borrow_mut().register(source, interest)?;
-        Ok(Registration { core: Rc::downgrade(core), token, io })
+        Ok(Registration {
+            core: Rc::downgrade(core),
+            token,
+            io,
+        })
     }
 
     /// Ready when `dir` may make progress; otherwise parks the task's waker until an event.
@@ -547,7 +566,10 @@ mod tests {
     fn tokens_never_collide_with_the_wake_token() {
         assert_ne!(pack(INDEX_MASK, GENERATION_MASK), WAKE_TOKEN);
         assert_eq!(unpack(pack(7, 3)), (7, 3));
-        assert_eq!(unpack(pack(INDEX_MASK, GENERATION_MASK)), (INDEX_MASK, GENERATION_MASK));
+        assert_eq!(
+            unpack(pack(INDEX_MASK, GENERATION_MASK)),
+            (INDEX_MASK, GENERATION_MASK)
+        );
     }
 
     #[test]
@@ -586,7 +608,9 @@ mod tests {
         assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
 
         // Without an intervening event the clear takes effect and the task parks.
-        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else { panic!() };
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!()
+        };
         io.clear_readiness(ev);
         assert!(io.poll_ready(&mut cx, Direction::Read, None).is_pending());
         assert_eq!(parked.get(), 1);
@@ -604,10 +628,20 @@ mod tests {
         let Poll::Ready(ev) = ev else { panic!() };
         io.clear_readiness(ev);
         let (mut first, mut second) = (None, None);
-        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut first)).is_pending());
-        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut first)).is_pending());
-        assert!(io.poll_ready(&mut cx, Direction::Write, Some(&mut second)).is_pending());
-        assert_eq!(parked.get(), 2, "a re-poll under the same ticket does not park twice");
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .is_pending());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .is_pending());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut second))
+            .is_pending());
+        assert_eq!(
+            parked.get(),
+            2,
+            "a re-poll under the same ticket does not park twice"
+        );
         io.forget(Direction::Write, first.unwrap());
         assert_eq!(parked.get(), 1);
         let mut wakers = Vec::new();
