@@ -48,20 +48,20 @@ fn default_sigpipe() {
     assert_ne!(previous, libc::SIG_ERR);
 }
 
-/// Writes until the OS reports the reset peer; returns that error.
-async fn write_until_error(
-    mut write: impl FnMut(
-        Vec<u8>,
-    )
-        -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>,
-) -> std::io::Error {
-    for _ in 0..10_000 {
-        if let Err(e) = write(vec![1; 64 * 1024]).await {
-            return e;
+/// Writes 64 KiB chunks with `$stream.write_all` until it fails; evaluates to the error.
+macro_rules! write_until_error {
+    ($stream:expr) => {{
+        let chunk = vec![1u8; 64 * 1024];
+        let mut outcome = None;
+        for _ in 0..10_000 {
+            if let Err(e) = $stream.write_all(&chunk).await {
+                outcome = Some(e);
+                break;
+            }
+            tinyloop::sleep(Duration::from_millis(1)).await;
         }
-        tinyloop::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("writing to a reset peer never failed");
+        outcome.expect("writing to a reset peer never failed")
+    }};
 }
 
 #[test]
@@ -76,16 +76,12 @@ fn writing_to_a_reset_tcp_peer_is_an_error_not_sigpipe() {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let client = std::rc::Rc::new(std::cell::RefCell::new(client));
+        let mut client = client;
         // Closing a socket with unread data makes the kernel send RST instead of FIN.
-        client.borrow_mut().write_all(b"unread").await.unwrap();
+        client.write_all(b"unread").await.unwrap();
         tinyloop::sleep(Duration::from_millis(10)).await;
         drop(server);
-        let err = write_until_error(|data| {
-            let client = client.clone();
-            Box::pin(async move { client.borrow_mut().write_all(&data).await })
-        })
-        .await;
+        let err = write_until_error!(client);
         assert!(
             matches!(
                 err.kind(),
@@ -95,8 +91,8 @@ fn writing_to_a_reset_tcp_peer_is_an_error_not_sigpipe() {
         );
         // Reading now reports the reset (or EOF), and nothing panics.
         let mut buf = [0; 8];
-        let _ = client.borrow_mut().read(&mut buf).await;
-        let _ = client.borrow_mut().shutdown(Shutdown::Both).await;
+        let _ = client.read(&mut buf).await;
+        let _ = client.shutdown(Shutdown::Both).await;
     });
 }
 
@@ -107,14 +103,9 @@ fn writing_to_a_closed_unix_peer_is_an_error_not_sigpipe() {
     }
     default_sigpipe();
     tinyloop::run(async {
-        let (a, b) = UnixStream::pair().unwrap();
+        let (mut a, b) = UnixStream::pair().unwrap();
         drop(b);
-        let a = std::rc::Rc::new(std::cell::RefCell::new(a));
-        let err = write_until_error(|data| {
-            let a = a.clone();
-            Box::pin(async move { a.borrow_mut().write_all(&data).await })
-        })
-        .await;
+        let err = write_until_error!(a);
         assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err:?}");
     });
 }

@@ -151,7 +151,7 @@ mod tests {
         for target in [
             "127.0.0.1:80".to_target(),
             addr.to_target(),
-            (&addr).to_target(),
+            <&SocketAddr as ToTarget>::to_target(&&addr),
             ("127.0.0.1", 80).to_target(),
             (Ipv4Addr::LOCALHOST, 80).to_target(),
         ] {
