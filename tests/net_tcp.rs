@@ -338,3 +338,24 @@ fn debug_shows_addresses() {
         );
     });
 }
+
+#[test]
+fn a_socket_that_outlives_its_loop_drops_harmlessly() {
+    let (listener, stream) = tinyloop::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        (listener, stream)
+    });
+    // The loop (and its poller) are gone: dropping must neither panic nor leak a slot.
+    drop(stream);
+    drop(listener);
+}
+
+#[test]
+#[should_panic(expected = "used on a loop other than the one it was created on")]
+fn waiting_on_a_socket_from_another_loop_panics_with_the_fix() {
+    let listener = tinyloop::run(async { TcpListener::bind("127.0.0.1:0").unwrap() });
+    tinyloop::run(async move {
+        let _ = listener.accept().await;
+    });
+}

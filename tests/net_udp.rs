@@ -93,3 +93,21 @@ fn a_timed_out_recv_loses_no_datagram() {
         assert_eq!(&buf[..n], b"late");
     });
 }
+
+#[test]
+fn a_timed_out_recv_does_not_hold_back_virtual_time() {
+    let lp = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
+    lp.block_on(async {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0; 8];
+        let res = tinyloop::timeout(Duration::from_millis(10), socket.recv_from(&mut buf)).await;
+        assert!(res.is_err());
+        // No task waits on I/O any more, so the clock may jump straight to the timer. If the
+        // dropped recv had left its waker parked, the loop would sleep for real instead.
+        let started = std::time::Instant::now();
+        let before = tinyloop::now();
+        tinyloop::sleep(Duration::from_secs(120)).await;
+        assert!(tinyloop::now() - before >= Duration::from_secs(120));
+        assert!(started.elapsed() < Duration::from_secs(60), "the loop slept for real");
+    });
+}
