@@ -35,7 +35,7 @@ use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
 use super::reactor::{Reactor, WAKE_TOKEN};
-use super::tasks::{BoxFuture, Meta, SlotInit, State, TaskSlab};
+use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::waker::{Remote, Shared, TaskWaker};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
@@ -186,16 +186,14 @@ impl Core {
         self.next_number.set(number + 1);
         let meta = Meta {
             number,
-            name,
+            name: name.map(|n| Box::new(n.into_string())),
             spawned_at,
-            polls: 0,
         };
         if self.closing.get() {
             // The loop is shutting down (a destructor spawned): the task is cancelled at once.
             let key = self.tasks.borrow_mut().insert(|_| SlotInit {
                 state: State::Done,
-                future: None,
-                result: Some(Err(JoinError::Cancelled)),
+                body: Body::from_result(Err(JoinError::Cancelled)),
                 waker: None,
                 meta,
             });
@@ -205,8 +203,7 @@ impl Core {
         let shared = &self.shared;
         let key = self.tasks.borrow_mut().insert(|key| SlotInit {
             state: State::Scheduled,
-            future: Some(future),
-            result: None,
+            body: Body::Future(future),
             waker: Some(Waker::from(Arc::new(TaskWaker {
                 key,
                 shared: Arc::clone(shared),
@@ -252,7 +249,7 @@ impl Core {
             return Poll::Ready(Err(JoinError::Cancelled));
         };
         if slot.state == State::Done {
-            let result = slot.result.take().unwrap_or(Err(JoinError::Cancelled));
+            let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
         match &mut slot.join_waker {
@@ -271,14 +268,16 @@ impl Core {
     pub(crate) fn with_result<R>(
         &self,
         key: u64,
-        f: impl FnOnce(&Result<Box<dyn std::any::Any>, JoinError>) -> R,
+        f: impl FnOnce(Result<&dyn std::any::Any, &JoinError>) -> R,
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
         let slot = tasks.get(key)?;
-        if slot.state != State::Done {
-            return None;
+        match &slot.body {
+            _ if slot.state != State::Done => None,
+            Body::Output(v) => Some(f(Ok(&**v))),
+            Body::Failed(e) => Some(f(Err(e))),
+            Body::Empty | Body::Future(_) => None,
         }
-        slot.result.as_ref().map(f)
     }
 
     /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches.
@@ -296,9 +295,15 @@ impl Core {
         }
     }
 
-    pub(crate) fn with_meta<R>(&self, key: u64, f: impl FnOnce(&Meta, State) -> R) -> Option<R> {
+    pub(crate) fn with_meta<R>(
+        &self,
+        key: u64,
+        f: impl FnOnce(&Meta, State, u32) -> R,
+    ) -> Option<R> {
         let tasks = self.tasks.borrow();
-        tasks.get(key).map(|slot| f(&slot.meta, slot.state))
+        tasks
+            .get(key)
+            .map(|slot| f(&slot.meta, slot.state, slot.polls))
     }
 
     /// The key of the task being polled, if a task (not the main future) is running.
@@ -414,9 +419,11 @@ impl Core {
     }
 
     fn fire_timers(&self) {
+        let Some(next) = self.timers.borrow().next_expiration() else {
+            return; // no timers: no need to read the clock
+        };
         let now = self.clock.now_tick();
-        let due = matches!(self.timers.borrow().next_expiration(), Some(t) if t <= now);
-        if !due {
+        if next > now {
             return;
         }
         let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
@@ -447,16 +454,18 @@ impl Core {
             if slot.state != State::Scheduled {
                 return;
             }
+            let body = std::mem::replace(&mut slot.body, Body::Empty);
             if slot.cancel_requested {
-                let future = slot.future.take();
                 drop(tasks);
-                drop(future);
+                drop(body);
                 self.finish(key, Err(JoinError::Cancelled));
                 return;
             }
             slot.state = State::Running;
-            slot.meta.polls += 1;
-            let future = slot.future.take().expect("a scheduled task has its future");
+            slot.polls = slot.polls.saturating_add(1);
+            let Body::Future(future) = body else {
+                unreachable!("a scheduled task has its future")
+            };
             let waker = slot.waker.take().expect("a scheduled task has its waker");
             (future, waker)
         };
@@ -481,7 +490,7 @@ impl Core {
                     drop(future);
                     self.finish(key, Err(JoinError::Cancelled));
                 } else {
-                    slot.future = Some(future);
+                    slot.body = Body::Future(future);
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
@@ -512,7 +521,7 @@ impl Core {
         slot.state = State::Done;
         let waker = slot.waker.take();
         if slot.has_handle {
-            slot.result = Some(result);
+            slot.body = Body::from_result(result);
             let join_waker = slot.join_waker.take();
             drop(tasks);
             drop(waker);
@@ -538,7 +547,7 @@ impl Core {
         if took < self.config.slow_poll_threshold {
             return;
         }
-        if let Some((name, at)) = self.with_meta(key, |m, _| (display_name(m), m.spawned_at)) {
+        if let Some((name, at)) = self.with_meta(key, |m, _, _| (display_name(m), m.spawned_at)) {
             eprintln!(
                 "tinyloop debug: task '{name}' (spawned at {at}) ran {took:?} in one poll, over \
                  the slow_poll_threshold of {:?}; the whole loop waited meanwhile \
@@ -568,10 +577,10 @@ impl Core {
                 for key in keys {
                     let slot = tasks.get_mut(key).expect("key just listed");
                     slot.state = State::Done;
-                    doomed.push(slot.future.take());
+                    doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
                     let waker = slot.waker.take();
                     if slot.has_handle {
-                        slot.result = Some(Err(JoinError::Cancelled));
+                        slot.body = Body::from_result(Err(JoinError::Cancelled));
                         let join_waker = slot.join_waker.take();
                         drop((waker, join_waker));
                     } else {

@@ -127,14 +127,18 @@ impl<T> Task<T> {
 
     /// The task's number within its loop.
     pub fn id(&self) -> TaskId {
-        TaskId(self.core.with_meta(self.key, |m, _| m.number).unwrap_or(0))
+        TaskId(
+            self.core
+                .with_meta(self.key, |m, _, _| m.number)
+                .unwrap_or(0),
+        )
     }
 
     /// `Task-<n>` unless the task was spawned with [`spawn_named`]. (asyncio's `Task.get_name`.)
     #[doc(alias = "Task.get_name")]
     pub fn name(&self) -> String {
         self.core
-            .with_meta(self.key, |m, _| display_name(m))
+            .with_meta(self.key, |m, _, _| display_name(m))
             .unwrap_or_default()
     }
 
@@ -193,12 +197,12 @@ impl<T> fmt::Debug for Task<T> {
 }
 
 fn info_of(core: &Core, key: u64) -> Option<TaskInfo> {
-    core.with_meta(key, |m, state| TaskInfo {
+    core.with_meta(key, |m, state, polls| TaskInfo {
         id: TaskId(m.number),
         name: display_name(m),
         state: state.into(),
         spawned_at: m.spawned_at,
-        polls: m.polls,
+        polls: u64::from(polls),
     })
 }
 

@@ -22,7 +22,11 @@ use crate::runtime::wheel::TimerKey;
 pub fn sleep(d: Duration) -> Sleep {
     let core = context::current("tinyloop::sleep");
     let deadline = deadline_after(core.clock.now(), d);
-    Sleep::new(core, deadline)
+    let mut sleep = Sleep::new(core, deadline);
+    if d.is_zero() {
+        sleep.state = SleepState::YieldOnce;
+    }
+    sleep
 }
 
 /// Waits until `deadline` (on the loop's clock, see [`now`](crate::now)).
@@ -48,7 +52,9 @@ pub struct Sleep {
 enum SleepState {
     /// Not polled yet.
     New,
-    /// The deadline had already passed at the first poll: it yielded once and is done next.
+    /// `sleep(ZERO)`: yield once, like `asyncio.sleep(0)`, without touching the wheel.
+    YieldOnce,
+    /// Yielded once; done at the next poll.
     Yielded,
     /// Armed in the wheel.
     Armed(TimerKey),
@@ -101,13 +107,14 @@ impl Future for Sleep {
                 this.state = SleepState::Done;
                 Poll::Ready(())
             }
+            SleepState::YieldOnce => {
+                this.state = SleepState::Yielded;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             SleepState::New => {
-                if this.deadline <= this.core.clock.now() {
-                    // Already due: like asyncio.sleep(0), give the others one turn first.
-                    this.state = SleepState::Yielded;
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
+                // No clock read here: a deadline already in the past maps to a tick the wheel
+                // has passed, and the wheel fires such an entry at its next advance.
                 let tick = this.core.clock.tick_for(this.deadline);
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
