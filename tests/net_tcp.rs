@@ -343,7 +343,9 @@ fn debug_shows_addresses() {
 fn a_socket_that_outlives_its_loop_drops_harmlessly() {
     let (listener, stream) = tinyloop::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         (listener, stream)
     });
     // The loop (and its poller) are gone: dropping must neither panic nor leak a slot.

@@ -96,7 +96,10 @@ fn a_timed_out_recv_loses_no_datagram() {
 
 #[test]
 fn a_timed_out_recv_does_not_hold_back_virtual_time() {
-    let lp = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
+    let lp = tinyloop::Loop::builder()
+        .virtual_time(true)
+        .build()
+        .unwrap();
     lp.block_on(async {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut buf = [0; 8];
@@ -108,6 +111,9 @@ fn a_timed_out_recv_does_not_hold_back_virtual_time() {
         let before = tinyloop::now();
         tinyloop::sleep(Duration::from_secs(120)).await;
         assert!(tinyloop::now() - before >= Duration::from_secs(120));
-        assert!(started.elapsed() < Duration::from_secs(60), "the loop slept for real");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the loop slept for real"
+        );
     });
 }
