@@ -361,3 +361,25 @@ fn waiting_on_a_socket_from_another_loop_panics_with_the_fix() {
         let _ = listener.accept().await;
     });
 }
+
+#[test]
+fn data_and_fin_in_one_edge_then_eof() {
+    tinyloop::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let mut buf = [0; 64];
+        // Park the server's read first, so readiness is clear when the edge comes.
+        let parked = tinyloop::timeout(Duration::from_millis(5), server.read(&mut buf)).await;
+        assert!(parked.is_err());
+        // Data and FIN leave together and arrive as one readiness event.
+        std::io::Write::write_all(&mut client, b"last words").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        tinyloop::sleep(Duration::from_millis(10)).await;
+        let n = server.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"last words"); // a short read: 10 of 64 bytes
+        let eof = tinyloop::timeout(Duration::from_secs(5), server.read(&mut buf)).await;
+        assert_eq!(eof.expect("EOF must not wait for another edge").unwrap(), 0);
+    });
+}

@@ -7,11 +7,12 @@
 //!
 //! Every socket operation in `tinyloop::net` is one of two shapes:
 //!
-//! - [`Registered::poll_io`] for `futures_io` poll methods: try, and on `WouldBlock` clear
-//!   readiness and park the task's waker until the next event.
-//! - [`Registered::async_io`] for the inherent `async fn`s: the same loop, but the future
-//!   keeps a ticket for its parked waker and takes it back if it is dropped mid-wait
-//!   (cancelled, timed out), so an abandoned wait leaves nothing in the reactor.
+//! - [`Registered::poll_transfer`] for `futures_io` poll methods: try, and on `WouldBlock`
+//!   clear readiness and park the task's waker until the next event.
+//! - [`Registered::async_io`] (and `transfer` for byte counts) for the inherent `async fn`s:
+//!   the same loop, but the future keeps a ticket for its parked waker and takes it back if
+//!   it is dropped mid-wait (cancelled, timed out), so an abandoned wait leaves nothing in
+//!   the reactor.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -46,21 +47,43 @@ impl<S: Source + ?Sized> Registered<S> {
         &self.io
     }
 
-    /// One poll of `op` in direction `dir` (see the module docs).
-    pub(crate) fn poll_io<R>(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        mut op: impl FnMut(&S) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        self.reg.poll_io(cx, dir, None, || op(&self.io))
-    }
-
     /// Runs `op` in direction `dir` until it completes, waiting for readiness as needed.
     pub(crate) async fn async_io<R>(
         &self,
         dir: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.async_io_drained(dir, op, |_| false).await
+    }
+
+    /// One poll of a byte transfer of `len` bytes: as `poll_io`, and a short transfer
+    /// clears readiness at once (the socket is drained, or its send buffer full).
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.reg
+            .poll_io(cx, dir, None, || op(&self.io), |&n| n > 0 && n < len)
+    }
+
+    /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
+    pub(crate) async fn transfer(
+        &self,
+        dir: Direction,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.async_io_drained(dir, op, |&n| n > 0 && n < len).await
+    }
+
+    async fn async_io_drained<R>(
+        &self,
+        dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut waiting = Waiting {
             reg: &self.reg,
@@ -68,8 +91,8 @@ impl<S: Source + ?Sized> Registered<S> {
             ticket: None,
         };
         poll_fn(|cx| {
-            self.reg
-                .poll_io(cx, dir, Some(&mut waiting.ticket), || op(&self.io))
+            let ticket = Some(&mut waiting.ticket);
+            self.reg.poll_io(cx, dir, ticket, || op(&self.io), &drained)
         })
         .await
     }

@@ -63,15 +63,18 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |s| s.read_some(buf))
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |s| s.read_some(buf))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |s| s.write_some(buf))
+        self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_some(buf))
     }
 
     pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.async_io(Direction::Read, |s| s.read_some(buf)).await
+        let len = buf.len();
+        self.transfer(Direction::Read, len, |s| s.read_some(buf))
+            .await
     }
 
     pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -85,7 +88,8 @@ impl<S: ByteStream + ?Sized> Registered<S> {
     }
 
     pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.async_io(Direction::Write, |s| s.write_some(buf)).await
+        self.transfer(Direction::Write, buf.len(), |s| s.write_some(buf))
+            .await
     }
 
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {

@@ -221,10 +221,10 @@ impl ScheduledIo {
         Poll::Pending
     }
 
-    /// Clears `ev`'s direction unless an event arrived after `ev` was taken (rule 3).
-    fn clear_readiness(&self, ev: ReadyEvent) {
+    /// Clears `bits` unless an event arrived after `ev` was taken (rule 3).
+    fn clear_readiness(&self, ev: ReadyEvent, bits: u8) {
         if self.tick.get() == ev.tick {
-            self.readiness.set(self.readiness.get() & !ev.dir.mask());
+            self.readiness.set(self.readiness.get() & !bits);
         }
     }
 
@@ -475,19 +475,37 @@ impl Registration {
         poll
     }
 
-    /// Clears readiness after an operation answered `WouldBlock` (rule 3).
+    /// Clears readiness after an operation answered `WouldBlock` (rule 3): all of the
+    /// direction's bits, closed included, since the OS just said no progress is possible.
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
-        self.io.clear_readiness(ev);
+        self.io.clear_readiness(ev, ev.dir.mask());
+    }
+
+    /// Clears readiness after a short transfer. Only the plain readable/writable bit goes:
+    /// a "closed" edge may have come in the same event as the data just read (data then
+    /// FIN), and it will never come again, so it must stay for the next read to see EOF.
+    fn clear_drained(&self, ev: ReadyEvent) {
+        let plain = match ev.dir {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        self.io.clear_readiness(ev, plain);
     }
 
     /// Runs `op` until it completes or the OS says `WouldBlock` (then parks and returns
     /// Pending). This is the edge-triggered retry loop every socket operation goes through.
+    ///
+    /// `drained` may say that a successful result proves the socket drained in this
+    /// direction (a read that got fewer bytes than it asked for, a write that the send
+    /// buffer cut short): readiness is then cleared at once, which saves the system call
+    /// that would only have answered `WouldBlock`. The tick rule applies as for that answer.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         mut ticket: Option<&mut WaiterId>,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let ev = match self.poll_ready(cx, dir, ticket.as_deref_mut()) {
@@ -496,7 +514,13 @@ impl Registration {
             };
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                result => return Poll::Ready(result),
+                Ok(done) => {
+                    if drained(&done) {
+                        self.clear_drained(ev);
+                    }
+                    return Poll::Ready(Ok(done));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -604,14 +628,14 @@ mod tests {
         let mut wakers = Vec::new();
         io.set_ready(READABLE, &mut wakers);
         // ... so the clear must keep the readiness that edge reported.
-        io.clear_readiness(ev);
+        io.clear_readiness(ev, ev.dir.mask());
         assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
 
         // Without an intervening event the clear takes effect and the task parks.
         let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
             panic!()
         };
-        io.clear_readiness(ev);
+        io.clear_readiness(ev, ev.dir.mask());
         assert!(io.poll_ready(&mut cx, Direction::Read, None).is_pending());
         assert_eq!(parked.get(), 1);
         io.set_ready(READABLE, &mut wakers);
@@ -626,7 +650,7 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let ev = ScheduledIo::poll_ready(&io, &mut cx, Direction::Write, None);
         let Poll::Ready(ev) = ev else { panic!() };
-        io.clear_readiness(ev);
+        io.clear_readiness(ev, ev.dir.mask());
         let (mut first, mut second) = (None, None);
         assert!(io
             .poll_ready(&mut cx, Direction::Write, Some(&mut first))
@@ -649,5 +673,21 @@ mod tests {
         assert_eq!((wakers.len(), parked.get()), (1, 0));
         io.forget(Direction::Write, second.unwrap()); // already woken: nothing to take back
         assert_eq!(parked.get(), 0);
+    }
+
+    #[test]
+    fn a_short_read_keeps_the_closed_edge() {
+        let io = ScheduledIo::new(Rc::new(Cell::new(0)));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        // Data and FIN arrive in one event.
+        io.set_ready(READABLE | READ_CLOSED, &mut Vec::new());
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!()
+        };
+        // A short read clears only the plain bit (what `Registration::clear_drained` does) ...
+        io.clear_readiness(ev, READABLE);
+        // ... so the next read still runs, and sees EOF instead of waiting forever.
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
     }
 }
