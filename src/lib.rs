@@ -69,6 +69,11 @@ pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
     TaskState, YieldNow,
 };
+pub use task::{
+    as_completed, gather, select, select_all, shield, try_gather, wait, wait_timeout, AsCompleted,
+    ChildError, Either, Gather, ReturnWhen, SelectAll, Shield, TaskGroup, TaskGroupError,
+    TaskOutcome, TryGather,
+};
 pub use thread::{to_thread, ToThread};
 pub use time::{
     call_at, call_later, call_soon, interval, now, sleep, sleep_until, timeout, timeout_at,

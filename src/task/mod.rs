@@ -21,6 +21,22 @@ use crate::runtime::context;
 use crate::runtime::core::{display_name, erase, Core};
 use crate::runtime::tasks::State;
 
+// Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
+mod as_completed;
+mod gather;
+mod group;
+mod ready_set;
+mod select;
+mod shield;
+mod wait;
+
+pub use as_completed::{as_completed, AsCompleted};
+pub use gather::{gather, try_gather, Gather, TryGather};
+pub use group::{ChildError, TaskGroup, TaskGroupError};
+pub use select::{select, select_all, Either, SelectAll};
+pub use shield::{shield, Shield};
+pub use wait::{wait, wait_timeout, ReturnWhen, TaskOutcome};
+
 /// Why a task produced no value: asyncio's `CancelledError`, or the exception it raised.
 #[doc(alias = "CancelledError")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
