@@ -58,6 +58,8 @@
 
 mod base_events;
 pub mod debug;
+pub mod io;
+pub mod net;
 mod runtime;
 pub mod signal;
 pub mod sync;
@@ -71,6 +73,11 @@ pub use debug::{dump_tasks, Deadlock, OnDeadlock};
 pub use sync::{
     Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
     QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
+};
+pub use io::{BufReader, BufWriter};
+pub use net::{
+    OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener,
+    UnixStream, WriteHalf,
 };
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
