@@ -11,6 +11,7 @@
 //! | `wakes`   | `--threads` OS threads wake `--wake-tasks` tasks as   | every task sees its final wake; a task is   |
 //! |           | fast as they can for `--seconds`                      | never polled more often than it was woken   |
 //! | `tcp`     | `--conns` TCP connections opened and closed in waves  | every byte echoed, every socket closed      |
+//! |           | of `--wave` at once                                    | by both ends                                |
 //! | `threads` | `--thread-calls` `to_thread` calls, one in 7 panics   | every result comes back, each panic as      |
 //! |           |                                                       | `Err(Panicked)` with its message            |
 //!
@@ -21,6 +22,8 @@
 //!
 //! Run it with `cargo run --release --example stress` (full sizes, about a minute), or small:
 //! `cargo run --example stress -- --tasks 10000 --timers 2000 --seconds 1 --conns 200`.
+//! Environment: `STRESS_WARM_UPS=n` (warm-up rounds, default 1), `STRESS_NO_RSS_CHECK=1`
+//! (used under valgrind, where VmRSS means nothing).
 //! `--only tasks,timers` runs a subset. CI runs the small sizes through `.ci/stress-smoke`.
 
 use std::cell::{Cell, RefCell};
@@ -42,6 +45,7 @@ struct Sizes {
     wake_tasks: usize,
     seconds: f64,
     conns: usize,
+    wave: usize,
     thread_calls: usize,
     only: Option<Vec<String>>,
 }
@@ -55,6 +59,7 @@ impl Sizes {
             wake_tasks: 10_000,
             seconds: 10.0,
             conns: 10_000,
+            wave: 100,
             thread_calls: 1_000,
             only: None,
         };
@@ -81,11 +86,12 @@ impl Sizes {
                         .unwrap_or_else(|_| panic!("--seconds takes a number, not {v:?}"))
                 }
                 "--conns" => s.conns = num(value()),
+                "--wave" => s.wave = num(value()),
                 "--thread-calls" => s.thread_calls = num(value()),
                 "--only" => s.only = Some(value().split(',').map(str::to_string).collect()),
                 other => panic!(
                     "unknown flag {other}; flags: --tasks --timers --threads --wake-tasks \
-                     --seconds --conns --thread-calls --only a,b"
+                     --seconds --conns --wave --thread-calls --only a,b"
                 ),
             }
         }
@@ -412,6 +418,82 @@ fn wakes(lp: &Loop, threads: usize, tasks: usize, seconds: f64) -> String {
     )
 }
 
+/// The soft limit on open files (`/proc/self/limits`), if it can be read.
+fn open_files_limit() -> Option<usize> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+/// `tcp`: `conns` TCP connections to a local echo server, opened and closed in waves (as
+/// many at once as the open-files limit allows, at most `--wave`, 100 by default: each costs
+/// two descriptors, both ends live in this process). A wave larger than the listen backlog
+/// (128, as std and mio set it) overflows the accept queue: the kernel drops SYNs and each
+/// dropped client retries a second later, so a wave of 300 takes over a second.
+///
+/// Each client sends 32 bytes, reads them back, then sees the server close (end of file):
+/// nothing lost, every socket closed. The server closes first, so the TIME_WAIT states sit
+/// on the server's side, not on the clients' ephemeral ports.
+fn tcp(lp: &Loop, conns: usize, max_wave: usize) -> String {
+    use tinyloop::net::{TcpListener, TcpStream};
+    let limit = open_files_limit().unwrap_or(1024);
+    let wave = ((limit.saturating_sub(64)) / 3).clamp(1, max_wave.max(1));
+    lp.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+        let addr = listener.local_addr().unwrap();
+        let served = Rc::new(Cell::new(0usize));
+        let s = Rc::clone(&served);
+        let server = tinyloop::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.expect("accept");
+                let s = Rc::clone(&s);
+                drop(tinyloop::spawn(async move {
+                    let mut buf = [0u8; 32];
+                    stream.read_exact(&mut buf).await.expect("server read");
+                    stream.write_all(&buf).await.expect("server write");
+                    s.set(s.get() + 1);
+                    // Dropping the stream closes it: the client sees end of file.
+                }));
+            }
+        });
+        let mut done = 0;
+        let mut waves = 0;
+        while done < conns {
+            let n = wave.min(conns - done);
+            let clients = (done..done + n).map(|i| async move {
+                let mut c = TcpStream::connect(addr).await.expect("connect");
+                let msg = [(i % 251) as u8; 32];
+                c.write_all(&msg).await.expect("client write");
+                let mut back = [0u8; 32];
+                c.read_exact(&mut back).await.expect("client read");
+                assert_eq!(back, msg, "connection {i} got another's bytes");
+                let mut rest = [0u8; 1];
+                let eof = c.read(&mut rest).await.expect("client read to the end");
+                assert_eq!(eof, 0, "connection {i}: the server closed");
+            });
+            tinyloop::gather(clients).await;
+            done += n;
+            waves += 1;
+        }
+        // Every handler finished (the server side of each connection closed too).
+        while served.get() < conns {
+            tinyloop::yield_now().await;
+        }
+        server.cancel();
+        let _ = server.await;
+        format!(
+            "{conns} TCP connections in {waves} waves of up to {wave} (open-files limit {limit}): \
+             {} echoed and closed by both ends",
+            served.get()
+        )
+    })
+}
+
 /// `threads`: `calls` `to_thread` calls at once; every 7th panics.
 fn thread_calls(lp: &Loop, calls: usize) -> String {
     lp.block_on(async move {
@@ -475,6 +557,9 @@ fn main() {
             };
             wakes(lp, sizes.threads, sizes.wake_tasks, seconds)
         });
+    }
+    if sizes.wants("tcp") {
+        scenario("tcp", false, |lp, _| tcp(lp, sizes.conns, sizes.wave));
     }
     if sizes.wants("threads") {
         scenario("threads", false, |lp, _| {
