@@ -70,6 +70,8 @@ use std::time::Duration;
 use mio::event::Source;
 use mio::{Interest, Token};
 
+use super::signals::{sigint_waker, SIGNAL_TOKEN};
+
 use super::context;
 use super::core::Core;
 
@@ -317,6 +319,11 @@ impl Reactor {
             let token = event.token();
             if token == WAKE_TOKEN {
                 woken = true;
+                continue;
+            }
+            if token == SIGNAL_TOKEN {
+                // Ctrl-C: the loop takes it in when it wakes this waker (`runtime/signals.rs`).
+                wakers.push(sigint_waker());
                 continue;
             }
             let (index, generation) = unpack(token);
