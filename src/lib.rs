@@ -70,14 +70,14 @@ pub mod trace;
 
 pub use base_events::{run, Loop, LoopBuilder, LoopClosed, LoopHandle};
 pub use debug::{dump_tasks, Deadlock, OnDeadlock};
-pub use sync::{
-    Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
-    QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
-};
 pub use io::{BufReader, BufWriter};
 pub use net::{
     OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener,
     UnixStream, WriteHalf,
+};
+pub use sync::{
+    Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
+    QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
 };
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,

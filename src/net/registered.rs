@@ -14,6 +14,7 @@
 //!   it is dropped mid-wait (cancelled, timed out), so an abandoned wait leaves nothing in
 //!   the reactor.
 
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -65,8 +66,13 @@ impl<S: Source + ?Sized> Registered<S> {
         len: usize,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.reg
-            .poll_io(cx, dir, None, || op(&self.io), |&n| n > 0 && n < len)
+        let polled = self
+            .reg
+            .poll_io(cx, dir, None, || op(&self.io), |&n| n > 0 && n < len);
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+        }
+        polled
     }
 
     /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
@@ -92,9 +98,35 @@ impl<S: Source + ?Sized> Registered<S> {
         };
         poll_fn(|cx| {
             let ticket = Some(&mut waiting.ticket);
-            self.reg.poll_io(cx, dir, ticket, || op(&self.io), &drained)
+            let polled = self.reg.poll_io(cx, dir, ticket, || op(&self.io), &drained);
+            if polled.is_pending() {
+                note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+            }
+            polled
         })
         .await
+    }
+}
+
+/// What the task dump says a socket waits on, from the mio type and the direction (only
+/// looked at on the way to `Pending`).
+fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
+    let ty = std::any::type_name::<S>();
+    let read = matches!(dir, Direction::Read);
+    match (
+        ty.contains("Unix"),
+        ty.contains("Listener"),
+        ty.contains("Udp"),
+        read,
+    ) {
+        (_, _, true, true) => Prim::UdpRecv,
+        (_, _, true, false) => Prim::UdpSend,
+        (true, true, _, _) => Prim::UnixAccept,
+        (true, false, _, true) => Prim::UnixRead,
+        (true, false, _, false) => Prim::UnixWrite,
+        (false, true, _, _) => Prim::TcpAccept,
+        (false, false, _, true) => Prim::TcpRead,
+        (false, false, _, false) => Prim::TcpWrite,
     }
 }
 
