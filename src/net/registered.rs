@@ -25,6 +25,7 @@ use mio::event::Source;
 use mio::Interest;
 
 use crate::runtime::core::Core;
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::reactor::{Direction, Registration, WaiterId};
 
 /// A mio source and its place in the reactor. `S` is last so that `Registered<TcpStream>`
@@ -75,8 +76,13 @@ impl<S: Source + ?Sized> Registered<S> {
         len: usize,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.reg
-            .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len))
+        let polled = self
+            .reg
+            .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+        }
+        polled
     }
 
     /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
@@ -133,13 +139,36 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
         let this = self.get_mut();
         let (io, op) = (this.io, &mut this.op);
-        io.reg.poll_io(
-            cx,
-            this.dir,
-            Some(&mut this.ticket),
-            || op(&io.io),
-            &this.drained,
-        )
+        let ticket = Some(&mut this.ticket);
+        let polled = io
+            .reg
+            .poll_io(cx, this.dir, ticket, || op(&io.io), &this.drained);
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(this.dir)));
+        }
+        polled
+    }
+}
+
+/// What the task dump says a socket waits on, from the mio type and the direction (only
+/// looked at on the way to `Pending`).
+fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
+    let ty = std::any::type_name::<S>();
+    let read = matches!(dir, Direction::Read);
+    match (
+        ty.contains("Unix"),
+        ty.contains("Listener"),
+        ty.contains("Udp"),
+        read,
+    ) {
+        (_, _, true, true) => Prim::UdpRecv,
+        (_, _, true, false) => Prim::UdpSend,
+        (true, true, _, _) => Prim::UnixAccept,
+        (true, false, _, true) => Prim::UnixRead,
+        (true, false, _, false) => Prim::UnixWrite,
+        (false, true, _, _) => Prim::TcpAccept,
+        (false, false, _, true) => Prim::TcpRead,
+        (false, false, _, false) => Prim::TcpWrite,
     }
 }
 
