@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 /// About thirty years: what a deadline that cannot be represented saturates to.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// Ticks (25 years) from which on a timer is "never": it is not armed at all. Saturated
+/// deadlines land here, so `sleep(Duration::MAX)` never fires, even under virtual time
+/// (where an armed timer, however far, would eventually be jumped to).
+pub(crate) const NEVER_TICK: u64 = 86_400 * 365 * 25 * 1000;
+
 #[derive(Debug)]
 pub(crate) struct Clock {
     origin: Instant,

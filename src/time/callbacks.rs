@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::runtime::clock::deadline_after;
+use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Callback, Core, TimerEntry};
 
@@ -95,7 +95,8 @@ fn schedule_at(core: Rc<Core>, when: Instant, f: impl FnOnce() + 'static) -> Cal
     let cb = new_callback(f);
     if when <= core.clock.now() {
         core.push_callback(Rc::clone(&cb));
-    } else {
+    } else if core.clock.tick_for(when) < NEVER_TICK {
+        // (A saturated deadline is never armed: the callback simply never runs.)
         let tick = core.clock.tick_for(when);
         let key = core
             .timers

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::clock::deadline_after;
+use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
 use crate::runtime::wheel::TimerKey;
@@ -58,6 +58,8 @@ enum SleepState {
     Yielded,
     /// Armed in the wheel.
     Armed(TimerKey),
+    /// The deadline is decades away (a saturated duration): never armed, never fires.
+    Never,
     Done,
 }
 
@@ -103,6 +105,7 @@ impl Future for Sleep {
         let this = &mut *self;
         match this.state {
             SleepState::Done => Poll::Ready(()),
+            SleepState::Never => Poll::Pending,
             SleepState::Yielded => {
                 this.state = SleepState::Done;
                 Poll::Ready(())
@@ -116,6 +119,11 @@ impl Future for Sleep {
                 // No clock read here: a deadline already in the past maps to a tick the wheel
                 // has passed, and the wheel fires such an entry at its next advance.
                 let tick = this.core.clock.tick_for(this.deadline);
+                if tick >= NEVER_TICK {
+                    // A saturated deadline: it never fires, so nothing to arm.
+                    this.state = SleepState::Never;
+                    return Poll::Pending;
+                }
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
                 this.state = SleepState::Armed(key);

@@ -1,0 +1,247 @@
+//! Collects the runs' figures and prints them as a table of medians, as aligned text or as
+//! markdown.
+
+use crate::workloads::Sample;
+use crate::{Runtime, Workload};
+
+/// Everything measured for one workload at one size.
+#[derive(Debug)]
+pub struct CaseResult {
+    pub workload: &'static Workload,
+    pub size: usize,
+    /// The samples of each runtime, indexed like `Runtime::ALL`.
+    samples: [Vec<Sample>; 3],
+    /// The runtimes that were asked for, even if every run failed.
+    ran: [bool; 3],
+    pub not_built: bool,
+    pub errors: Vec<String>,
+}
+
+impl CaseResult {
+    pub fn new(workload: &'static Workload, size: usize) -> CaseResult {
+        CaseResult {
+            workload,
+            size,
+            samples: Default::default(),
+            ran: [false; 3],
+            not_built: false,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, runtime: Runtime, outcome: Result<Sample, String>) {
+        let i = index(runtime);
+        self.ran[i] = true;
+        match outcome {
+            Ok(sample) => self.samples[i].push(sample),
+            Err(problem) => self.errors.push(format!(
+                "{} {} on {}: {problem}",
+                self.workload.name,
+                count(self.size),
+                runtime.name()
+            )),
+        }
+    }
+
+    /// What to show in the cell of `runtime` for metric `m`.
+    fn cell(&self, runtime: Runtime, m: usize) -> Cell {
+        let i = index(runtime);
+        if runtime == Runtime::Tinyloop && self.not_built {
+            return Cell::NotBuilt;
+        }
+        if !self.ran[i] {
+            return Cell::NotRun;
+        }
+        let mut figures: Vec<f64> = self.samples[i].iter().map(|s| s[m]).collect();
+        if figures.is_empty() {
+            return Cell::Failed;
+        }
+        figures.sort_by(f64::total_cmp);
+        let mid = figures.len() / 2;
+        let median = if figures.len() % 2 == 1 {
+            figures[mid]
+        } else {
+            (figures[mid - 1] + figures[mid]) / 2.0
+        };
+        let spread = (figures[figures.len() - 1] - figures[0]) / 2.0;
+        Cell::Median { median, spread }
+    }
+}
+
+fn index(runtime: Runtime) -> usize {
+    Runtime::ALL
+        .iter()
+        .position(|&r| r == runtime)
+        .expect("every runtime is in ALL")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cell {
+    Median { median: f64, spread: f64 },
+    NotBuilt,
+    NotRun,
+    Failed,
+}
+
+impl Cell {
+    fn median(self) -> Option<f64> {
+        match self {
+            Cell::Median { median, .. } => Some(median),
+            _ => None,
+        }
+    }
+
+    fn show(self, with_spread: bool) -> String {
+        match self {
+            Cell::Median { median, spread } if with_spread && median > 0.0 => {
+                format!("{} ±{:.0}%", figure(median), 100.0 * spread / median)
+            }
+            Cell::Median { median, .. } => figure(median),
+            Cell::NotBuilt => "not built".into(),
+            Cell::NotRun => "-".into(),
+            Cell::Failed => "failed".into(),
+        }
+    }
+}
+
+const COLUMNS: [&str; 8] = [
+    "workload",
+    "size",
+    "unit",
+    "tinyloop",
+    "tokio",
+    "smol",
+    "tinyloop/tokio",
+    "smol/tokio",
+];
+
+/// The table's rows: one per workload, size and metric.
+fn rows(results: &[CaseResult], with_spread: bool) -> Vec<[String; 8]> {
+    let mut rows = Vec::new();
+    for result in results {
+        let w = result.workload;
+        for (m, metric) in w.metrics.iter().enumerate() {
+            let [tl, tk, sm] = Runtime::ALL.map(|rt| result.cell(rt, m));
+            rows.push([
+                w.name.to_string(),
+                format!("{} {}", count(result.size), w.counts),
+                metric.unit.to_string(),
+                tl.show(with_spread),
+                tk.show(with_spread),
+                sm.show(with_spread),
+                ratio(tl, tk),
+                ratio(sm, tk),
+            ]);
+        }
+    }
+    rows
+}
+
+fn ratio(a: Cell, tokio: Cell) -> String {
+    match (a.median(), tokio.median()) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "-".into(),
+    }
+}
+
+/// The report as aligned plain text; each median carries ± half the range of its runs.
+pub fn text(header: &[String], results: &[CaseResult]) -> String {
+    let rows = rows(results, true);
+    let mut widths = COLUMNS.map(|c| c.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 8]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i < 3 {
+                out += &format!("{cell:<w$}  ");
+            } else {
+                out += &format!("{cell:>w$}  ");
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = String::new();
+    for h in header {
+        out += h;
+        out += "\n";
+    }
+    out += "\n";
+    out += &line(&COLUMNS.map(String::from));
+    for row in &rows {
+        out += &line(row);
+    }
+    out += &errors(results);
+    out
+}
+
+/// The report as markdown: the header as a paragraph, then a table of medians.
+pub fn markdown(header: &[String], results: &[CaseResult]) -> String {
+    let mut out = String::new();
+    for h in header {
+        out += &format!("{h}  \n");
+    }
+    out += "\n| ";
+    out += &COLUMNS.join(" | ");
+    out += " |\n|";
+    for i in 0..COLUMNS.len() {
+        out += if i < 3 { " --- |" } else { " ---: |" };
+    }
+    out += "\n";
+    for row in rows(results, false) {
+        out += "| ";
+        out += &row.join(" | ");
+        out += " |\n";
+    }
+    out += &errors(results);
+    out
+}
+
+fn errors(results: &[CaseResult]) -> String {
+    let mut out = String::new();
+    for result in results {
+        for problem in &result.errors {
+            out += &format!("\nfailed: {problem}");
+        }
+    }
+    if !out.is_empty() {
+        out += "\n";
+    }
+    out
+}
+
+/// A figure with about three significant digits and no exponent.
+pub fn figure(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A count the way people say it: 1M, 100k, 2k, 50.
+pub fn count(n: usize) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// One run's figures with their units, for progress lines.
+pub fn sample(workload: &Workload, sample: &Sample) -> String {
+    let parts: Vec<String> = workload
+        .metrics
+        .iter()
+        .zip(sample)
+        .map(|(metric, x)| format!("{} {}", figure(*x), metric.unit))
+        .collect();
+    parts.join(", ")
+}

@@ -1,0 +1,191 @@
+//! `timeout` and `timeout_at` (asyncio's `test_waitfor.py` and `test_timeouts.py`).
+
+mod util;
+
+use std::future::{pending, poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use tinyloop::{sleep, spawn, timeout, timeout_at, yield_now, TimeoutError};
+use util::{counted, drop_flag, ms, race, since, timer_count, vloop, vrun, Either};
+
+#[test]
+fn an_inner_future_ready_at_once_wins_even_with_a_zero_deadline() {
+    vrun(async {
+        assert_eq!(timeout(Duration::ZERO, async { 5 }).await, Ok(5));
+        let start = tinyloop::now();
+        assert_eq!(timeout_at(start, async { 6 }).await, Ok(6));
+        sleep(ms(10)).await;
+        // A deadline 10 ms in the past.
+        assert_eq!(timeout_at(start, async { 7 }).await, Ok(7));
+        let (fut, probe) = counted(async { 8 });
+        assert_eq!(timeout(Duration::ZERO, fut).await, Ok(8));
+        assert_eq!(probe.polls(), 1);
+    });
+}
+
+#[test]
+fn a_zero_deadline_with_a_pending_inner_times_out_without_moving_the_clock() {
+    vrun(async {
+        let start = tinyloop::now();
+        assert_eq!(
+            timeout(Duration::ZERO, pending::<()>()).await,
+            Err(TimeoutError)
+        );
+        assert_eq!(since(start), Duration::ZERO);
+    });
+}
+
+#[test]
+fn expiry_drops_the_inner_future_before_returning_the_error() {
+    vrun(async {
+        let start = tinyloop::now();
+        let (guard, watch) = drop_flag();
+        let inner = async move {
+            let _g = guard;
+            pending::<u8>().await
+        };
+        let mut t = pin!(timeout(ms(10), inner));
+        // Poll by hand so we look at the drop flag while the Timeout itself is still alive.
+        let (result, dropped_when_ready) = poll_fn(|cx| match t.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready((r, watch.is_dropped())),
+            Poll::Pending => {
+                assert!(!watch.is_dropped());
+                Poll::Pending
+            }
+        })
+        .await;
+        assert_eq!(result, Err(TimeoutError));
+        assert!(
+            dropped_when_ready,
+            "the inner future was dropped before Err was returned"
+        );
+        assert_eq!(since(start), ms(10), "it expired exactly at the deadline");
+    });
+}
+
+#[test]
+fn an_inner_future_that_finishes_first_wins() {
+    let lp = vloop();
+    lp.block_on(async {
+        let start = tinyloop::now();
+        let r = timeout(ms(100), async {
+            sleep(ms(40)).await;
+            "inner"
+        })
+        .await;
+        assert_eq!(r, Ok("inner"));
+        assert_eq!(since(start), ms(40));
+        assert_eq!(timer_count(&lp), 0, "the timeout's timer left the wheel");
+        // Nothing fires at 100 ms any more: the clock goes straight to the next sleep.
+        sleep(ms(500)).await;
+        assert_eq!(since(start), ms(540));
+    });
+}
+
+#[test]
+fn inner_and_deadline_due_in_the_same_turn_the_inner_wins() {
+    vrun(async {
+        let r = timeout(ms(50), async {
+            sleep(ms(50)).await;
+            1
+        })
+        .await;
+        assert_eq!(r, Ok(1), "timeout polls the inner future first");
+    });
+}
+
+#[test]
+fn timeout_at_uses_the_absolute_deadline() {
+    vrun(async {
+        let start = tinyloop::now();
+        let t = timeout_at(start + ms(300), sleep(ms(1000)));
+        assert_eq!(t.deadline(), start + ms(300));
+        assert_eq!(t.await, Err(TimeoutError));
+        assert_eq!(since(start), ms(300));
+
+        let start = tinyloop::now();
+        let r = timeout_at(start + ms(300), async {
+            sleep(ms(200)).await;
+            2
+        })
+        .await;
+        assert_eq!(r, Ok(2));
+        assert_eq!(since(start), ms(200));
+    });
+}
+
+#[test]
+fn timeout_deadline_is_now_plus_d() {
+    vrun(async {
+        sleep(ms(3)).await;
+        let t = timeout(ms(70), pending::<()>());
+        assert_eq!(t.deadline(), tinyloop::now() + ms(70));
+    });
+}
+
+#[test]
+fn timeout_max_never_fires_and_never_panics() {
+    let lp = vloop();
+    lp.block_on(async {
+        let start = tinyloop::now();
+        let won = race(timeout(Duration::MAX, pending::<()>()), sleep(ms(10))).await;
+        assert_eq!(won, Either::Right(()));
+        assert_eq!(since(start), ms(10));
+        assert_eq!(timer_count(&lp), 0);
+        assert_eq!(timeout(Duration::MAX, async { 3 }).await, Ok(3));
+    });
+}
+
+#[test]
+fn nested_timeouts_the_shorter_fires() {
+    vrun(async {
+        let start = tinyloop::now();
+        let r = timeout(ms(10), timeout(ms(20), pending::<()>())).await;
+        assert_eq!(r, Err(TimeoutError), "the outer one fired");
+        assert_eq!(since(start), ms(10));
+
+        let start = tinyloop::now();
+        let r = timeout(ms(20), timeout(ms(10), pending::<()>())).await;
+        assert_eq!(r, Ok(Err(TimeoutError)), "the inner one fired");
+        assert_eq!(since(start), ms(10));
+    });
+}
+
+#[test]
+fn a_timed_out_task_handle_keeps_the_task_running() {
+    // Timing out an await of a `Task` drops the handle, which detaches the task.
+    vrun(async {
+        let done = std::rc::Rc::new(std::cell::Cell::new(false));
+        let d = std::rc::Rc::clone(&done);
+        let t = spawn(async move {
+            sleep(ms(50)).await;
+            d.set(true);
+        });
+        assert_eq!(timeout(ms(10), t).await, Err(TimeoutError));
+        assert!(!done.get());
+        sleep(ms(50)).await;
+        assert!(done.get(), "the detached task finished");
+    });
+}
+
+#[test]
+fn a_timeout_in_a_cancelled_task_leaves_the_wheel() {
+    let lp = vloop();
+    lp.block_on(async {
+        let t = spawn(timeout(ms(1000), pending::<()>()));
+        yield_now().await;
+        assert_eq!(timer_count(&lp), 1);
+        t.cancel();
+        yield_now().await;
+        assert_eq!(timer_count(&lp), 0);
+    });
+}
+
+#[test]
+fn timeout_error_display_reads_as_a_sentence() {
+    let text = TimeoutError.to_string();
+    assert!(text.contains("deadline"), "{text}");
+    assert!(text.split_whitespace().count() >= 5, "{text}");
+}
