@@ -834,6 +834,15 @@ fn flags() -> Flags {
                 .unwrap_or_else(|_| panic!("{name} takes a number, got {v:?}"))
         })
     };
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "usage: api_client [--latency-ms N] [--scale F] [--requests N] [--batch N] \
+             [--error-rate F] [--slow-rate F]\n\
+             defaults: --latency-ms 100 --scale 1.0 --requests 20 --batch 10 \
+             --error-rate 0.2 --slow-rate 0.1"
+        );
+        std::process::exit(0);
+    }
     let known = [
         "--latency-ms",
         "--scale",
