@@ -53,11 +53,16 @@
 
 mod base_events;
 mod runtime;
+pub mod sync;
 pub mod task;
 mod thread;
 pub mod time;
 
 pub use base_events::{run, Loop, LoopBuilder, LoopClosed, LoopHandle};
+pub use sync::{
+    Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
+    QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
+};
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
     TaskState, YieldNow,

@@ -7,12 +7,12 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
-use crate::runtime::core::{panic_message, Core};
+use crate::runtime::core::panic_message;
 use crate::runtime::pool;
 use crate::task::JoinError;
 
@@ -38,6 +38,8 @@ where
         waker: None,
     }));
     let theirs = Arc::clone(&shared);
+    let loop_shared = Arc::clone(&core.shared);
+    loop_shared.thread_work.fetch_add(1, Ordering::AcqRel);
     pool::submit(Box::new(move || {
         let result = catch_unwind(AssertUnwindSafe(f))
             .map_err(|payload| JoinError::Panicked(panic_message(&*payload)));
@@ -49,12 +51,14 @@ where
         if let Some(w) = waker {
             w.wake();
         }
+        // Only now is the work no longer in flight: the wake-up (if any) is already on its way,
+        // so a loop that sees the count drop also sees the message (see `Core::poll_timeout`).
+        loop_shared.thread_work_done();
     }));
-    core.thread_work.set(core.thread_work.get() + 1);
+    drop(core);
     ToThread {
-        core,
         shared,
-        counted: true,
+        finished: false,
     }
 }
 
@@ -66,18 +70,8 @@ struct Exchange<T> {
 /// The future returned by [`to_thread`].
 #[must_use = "the work runs anyway; await this future for its result"]
 pub struct ToThread<T> {
-    core: Rc<Core>,
     shared: Arc<Mutex<Exchange<T>>>,
-    /// Still counted in the loop's `thread_work` (work in flight).
-    counted: bool,
-}
-
-impl<T> ToThread<T> {
-    fn uncount(&mut self) {
-        if std::mem::take(&mut self.counted) {
-            self.core.thread_work.set(self.core.thread_work.get() - 1);
-        }
-    }
+    finished: bool,
 }
 
 impl<T> Future for ToThread<T> {
@@ -98,10 +92,10 @@ impl<T> Future for ToThread<T> {
         };
         match taken {
             Some(result) => {
-                self.uncount();
+                self.finished = true;
                 Poll::Ready(result)
             }
-            None if !self.counted => {
+            None if self.finished => {
                 panic!("a ToThread future was polled again after it completed")
             }
             None => Poll::Pending,
@@ -109,16 +103,10 @@ impl<T> Future for ToThread<T> {
     }
 }
 
-impl<T> Drop for ToThread<T> {
-    fn drop(&mut self) {
-        self.uncount();
-    }
-}
-
 impl<T> std::fmt::Debug for ToThread<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToThread")
-            .field("finished", &!self.counted)
+            .field("finished", &self.finished)
             .finish()
     }
 }

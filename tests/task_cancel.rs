@@ -244,7 +244,6 @@ impl Drop for PanicOnDrop {
 }
 
 #[test]
-#[ignore = "bug: a destructor that panics while cancel drops the future escapes block_on (runtime/core.rs run_task drops the future outside catch_unwind)"]
 fn a_destructor_panicking_during_cancel_does_not_bring_the_loop_down() {
     let caught = std::panic::catch_unwind(|| {
         vrun(async {
@@ -268,7 +267,6 @@ fn a_destructor_panicking_during_cancel_does_not_bring_the_loop_down() {
 }
 
 #[test]
-#[ignore = "bug: a destructor that panics while the loop shuts down escapes `run` (runtime/core.rs Core::shutdown drops futures outside catch_unwind)"]
 fn a_destructor_panicking_at_shutdown_does_not_escape_run() {
     let (guard, watch) = drop_flag();
     let caught = std::panic::catch_unwind(|| {
@@ -290,7 +288,6 @@ fn a_destructor_panicking_at_shutdown_does_not_escape_run() {
 }
 
 #[test]
-#[ignore = "semantics question: a task that cancels itself and then completes in the same poll gives Ok (asyncio gives CancelledError)"]
 fn a_task_that_cancels_itself_then_returns_is_cancelled() {
     vrun(async {
         let slot: Rc<RefCell<Option<Task<u8>>>> = Rc::new(RefCell::new(None));

@@ -169,7 +169,6 @@ fn a_timeout_polled_after_completion_panics_with_a_message() {
 }
 
 #[test]
-#[ignore = "bug: timeout/timeout_at outside a loop name `tinyloop::sleep`/`sleep_until` in their panic"]
 fn timeout_outside_a_loop_panics_naming_timeout() {
     let text = panic_text(|| drop(timeout(ms(1), async {})));
     assert_outside_message(&text, "timeout");

@@ -376,7 +376,6 @@ fn task_debug_shows_name_and_state() {
 }
 
 #[test]
-#[ignore = "bug: a task of loop B awaiting a Task of loop A is never woken when A is dropped (runtime/core.rs Core::shutdown drops join_waker instead of waking it)"]
 fn a_task_awaited_from_another_loop_is_woken_when_its_loop_drops() {
     let a = vloop();
     let from_a = a.spawn(pending::<u8>());

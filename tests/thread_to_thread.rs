@@ -173,7 +173,6 @@ fn to_thread_in_a_task_wakes_a_blocked_real_time_loop() {
 }
 
 #[test]
-#[ignore = "bug: a to_thread future that finished but is not polled yet keeps virtual time from jumping; the loop blocks in real time until the timer (runtime/core.rs poll_timeout counts thread_work, which only drops when the ToThread is polled or dropped)"]
 fn a_finished_but_unpolled_to_thread_does_not_stall_virtual_time() {
     // Start the work now, await it later: the work is done in microseconds, so the hour-long
     // virtual sleep should complete at once. With the bug the loop blocks for a real hour.

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -97,13 +97,13 @@ pub(crate) struct Core {
     pub(crate) reactor: RefCell<Reactor>,
     pub(crate) shared: Arc<Shared>,
     remote: Receiver<Remote>,
-    /// `to_thread` calls whose results have not come back yet.
-    pub(crate) thread_work: Cell<usize>,
     /// The task being polled right now.
     current: Cell<Option<u64>>,
     main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
+    /// Virtual time held still this turn because `to_thread` work was in flight.
+    waiting_on_threads: Cell<bool>,
     closing: Cell<bool>,
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
@@ -112,9 +112,9 @@ pub(crate) struct Core {
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Loop")
-            .field("tasks", &self.tasks.try_borrow().map(|t| t.len()).ok())
-            .field("ready", &self.ready.try_borrow().map(|r| r.len()).ok())
-            .field("timers", &self.timers.try_borrow().map(|t| t.len()).ok())
+            .field("tasks", &self.tasks.try_borrow().map_or(0, |t| t.len()))
+            .field("ready", &self.ready.try_borrow().map_or(0, |r| r.len()))
+            .field("timers", &self.timers.try_borrow().map_or(0, |t| t.len()))
             .field("virtual_time", &self.clock.is_virtual())
             .finish()
     }
@@ -130,6 +130,7 @@ impl Core {
             mio_waker,
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            thread_work: AtomicUsize::new(0),
         });
         Ok(Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
@@ -139,11 +140,11 @@ impl Core {
             reactor: RefCell::new(reactor),
             shared,
             remote: rx,
-            thread_work: Cell::new(0),
             current: Cell::new(None),
             main_scheduled: Cell::new(false),
             next_number: Cell::new(1),
             turns_since_io: Cell::new(0),
+            waiting_on_threads: Cell::new(false),
             closing: Cell::new(false),
             config,
             wake_buf: RefCell::new(Vec::new()),
@@ -356,13 +357,17 @@ impl Core {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
+        // Read the thread-work count *before* looking at the channel: a worker sends its
+        // wake-up before it decrements, so a zero here means its message is visible below.
+        let thread_work = self.shared.thread_work.load(Ordering::Acquire);
         if !self.ready.borrow().is_empty() || !self.remote.is_empty() {
             return Some(Duration::ZERO);
         }
         let next_tick = self.timers.borrow().next_expiration()?;
         let deadline = self.clock.instant_of(next_tick);
         if self.clock.is_virtual() {
-            let outside_work = self.thread_work.get() > 0 || self.reactor.borrow().has_waiters();
+            self.waiting_on_threads.set(thread_work > 0);
+            let outside_work = thread_work > 0 || self.reactor.borrow().has_waiters();
             if !outside_work {
                 // Nothing can happen before the next timer: jump straight to it.
                 self.clock.advance_to(deadline);
@@ -380,7 +385,9 @@ impl Core {
             // thread that sent before seeing `parked` is caught here, one that sent after
             // will write to the mio waker. (Pairs with `Shared::send`.)
             self.shared.parked.store(true, Ordering::SeqCst);
-            if !self.remote.is_empty() {
+            let threads_finished = self.waiting_on_threads.replace(false)
+                && self.shared.thread_work.load(Ordering::SeqCst) == 0;
+            if !self.remote.is_empty() || threads_finished {
                 timeout = Some(Duration::ZERO);
             }
         }
@@ -457,8 +464,7 @@ impl Core {
             let body = std::mem::replace(&mut slot.body, Body::Empty);
             if slot.cancel_requested {
                 drop(tasks);
-                drop(body);
-                self.finish(key, Err(JoinError::Cancelled));
+                self.finish(key, cancelled(body));
                 return;
             }
             slot.state = State::Running;
@@ -487,8 +493,7 @@ impl Core {
                 slot.waker = Some(waker);
                 if slot.cancel_requested {
                     drop(tasks);
-                    drop(future);
-                    self.finish(key, Err(JoinError::Cancelled));
+                    self.finish(key, cancelled(future));
                 } else {
                     slot.body = Body::Future(future);
                     if slot.state == State::RunningWoken {
@@ -502,11 +507,24 @@ impl Core {
             }
             Ok(Poll::Ready(output)) => {
                 drop(future);
-                self.finish(key, Ok(output));
+                let cancelled_meanwhile = self
+                    .tasks
+                    .borrow()
+                    .get(key)
+                    .is_some_and(|slot| slot.cancel_requested);
+                if cancelled_meanwhile {
+                    // It cancelled itself and then returned in the same poll: as in asyncio's
+                    // `Task.__step` (`_must_cancel`), the cancellation wins over the value.
+                    self.finish(key, cancelled(output));
+                } else {
+                    self.finish(key, Ok(output));
+                }
             }
             Err(payload) => {
-                drop(future);
-                self.finish(key, Err(JoinError::Panicked(panic_message(&*payload))));
+                let msg = panic_message(&*payload);
+                // Its destructors may panic again while it unwinds; the first message stands.
+                let _ = catch_unwind(AssertUnwindSafe(|| drop(future)));
+                self.finish(key, Err(JoinError::Panicked(msg)));
             }
         }
     }
@@ -565,6 +583,7 @@ impl Core {
     pub(crate) fn shutdown(&self) {
         self.closing.set(true);
         self.shared.closed.store(true, Ordering::Release);
+        let mut join_wakers = Vec::new();
         loop {
             let mut doomed = Vec::new();
             {
@@ -581,8 +600,9 @@ impl Core {
                     let waker = slot.waker.take();
                     if slot.has_handle {
                         slot.body = Body::from_result(Err(JoinError::Cancelled));
-                        let join_waker = slot.join_waker.take();
-                        drop((waker, join_waker));
+                        // Someone (maybe on another loop) awaits it: tell them, after the borrow.
+                        join_wakers.extend(slot.join_waker.take());
+                        drop(waker);
                     } else {
                         let slot = tasks.remove(key);
                         drop((slot, waker));
@@ -592,7 +612,19 @@ impl Core {
             if doomed.is_empty() {
                 break;
             }
-            drop(doomed);
+            for body in doomed {
+                if let Err(e) = cancelled(body) {
+                    if e.is_panic() {
+                        eprintln!(
+                            "tinyloop: a task's destructor panicked while the loop shut down: \
+                             {e}\n  (the loop reports it and carries on dropping the others)"
+                        );
+                    }
+                }
+            }
+            for waker in join_wakers.drain(..) {
+                waker.wake();
+            }
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         drop(ready);
@@ -601,6 +633,15 @@ impl Core {
         while let Ok(msg) = self.remote.try_recv() {
             drop(msg);
         }
+    }
+}
+
+/// Drops a cancelled task's future (running its destructors) and gives the task's result:
+/// `Cancelled`, or `Panicked` if a destructor panicked (the loop itself carries on).
+fn cancelled<T>(future: T) -> Result<Box<dyn std::any::Any>, JoinError> {
+    match catch_unwind(AssertUnwindSafe(|| drop(future))) {
+        Ok(()) => Err(JoinError::Cancelled),
+        Err(payload) => Err(JoinError::Panicked(panic_message(&*payload))),
     }
 }
 

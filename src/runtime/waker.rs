@@ -18,7 +18,7 @@
 //! Either way the task is queued at most once: the task slab remembers whether a task is
 //! already scheduled. Waking a finished task, or waking after the loop is gone, does nothing.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 
@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) parked: AtomicBool,
     /// True once the `Loop` has been dropped.
     pub(crate) closed: AtomicBool,
+    /// `to_thread` jobs still running on worker threads (virtual time waits for them).
+    pub(crate) thread_work: AtomicUsize,
 }
 
 /// A message from another thread to the loop.
@@ -67,6 +69,17 @@ impl Shared {
             let _ = self.mio_waker.wake();
         }
         Ok(())
+    }
+}
+
+impl Shared {
+    /// A `to_thread` job finished. Under virtual time the loop may be blocked waiting for
+    /// exactly this (its clock holds still while thread work is in flight), so interrupt it.
+    pub(crate) fn thread_work_done(&self) {
+        self.thread_work.fetch_sub(1, Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) {
+            let _ = self.mio_waker.wake();
+        }
     }
 }
 

@@ -20,7 +20,10 @@ use crate::runtime::wheel::TimerKey;
 /// When no loop is running on this thread.
 #[doc(alias = "asyncio.sleep")]
 pub fn sleep(d: Duration) -> Sleep {
-    let core = context::current("tinyloop::sleep");
+    sleep_on(context::current("tinyloop::sleep"), d)
+}
+
+pub(crate) fn sleep_on(core: Rc<Core>, d: Duration) -> Sleep {
     let deadline = deadline_after(core.clock.now(), d);
     let mut sleep = Sleep::new(core, deadline);
     if d.is_zero() {

@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{sleep, sleep_until, Sleep};
+use super::sleep::{sleep_on, Sleep};
+use crate::runtime::context;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
 #[doc(alias = "asyncio.TimeoutError")]
@@ -27,7 +28,7 @@ pub struct TimeoutError;
 pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(Box::pin(fut)),
-        sleep: sleep(d),
+        sleep: sleep_on(context::current("tinyloop::timeout"), d),
     }
 }
 
@@ -36,7 +37,7 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(Box::pin(fut)),
-        sleep: sleep_until(deadline),
+        sleep: Sleep::new(context::current("tinyloop::timeout_at"), deadline),
     }
 }
 
