@@ -5,28 +5,57 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
 use crate::runtime::core::{Config, Core, MAIN_KEY};
+use crate::runtime::deadlock::Stopped;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};
 use crate::task::{spawn_on, Task};
+use crate::trace::Trace;
 
 /// Runs `fut` to completion on a new loop, then cancels every task still alive (running
 /// their destructors) and returns `fut`'s output: asyncio's `asyncio.run`.
 ///
+/// **Ctrl-C.** Called on the process's main thread, `run` handles Ctrl-C (SIGINT) the way
+/// `asyncio.run` does: the first Ctrl-C that no [`ctrl_c()`](crate::signal::ctrl_c) future
+/// takes cancels `fut` (it is dropped, its destructors run), every task is dropped, and
+/// `run` panics with "interrupted by Ctrl-C" (asyncio raises `KeyboardInterrupt`). A second
+/// Ctrl-C before the loop got to handle the first ends the process at once with status 130.
+/// On other threads, and in [`Loop::block_on`], SIGINT is left alone (see
+/// [`crate::signal`]).
+///
 /// # Panics
 /// When a loop is already running on this thread (`.await` the future instead, or `spawn`
-/// it), if the OS refuses a poller, or when `fut` panics (the panic propagates).
+/// it), if the OS refuses a poller, when `fut` panics (the panic propagates), when the loop
+/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), and on Ctrl-C (above).
 #[doc(alias = "asyncio.run")]
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
     refuse_nested("tinyloop::run");
+    let at = Location::caller();
     let event_loop = Loop::new();
-    event_loop.block_on(fut)
+    if std::thread::current().name() == Some("main") {
+        // Like asyncio's Runner: only the main thread takes over Ctrl-C. Failing to install
+        // the handler leaves Ctrl-C with its default effect, which is no reason to refuse to run.
+        let _ = event_loop.core.interrupt_main_on_sigint();
+    }
+    match event_loop.drive(fut, at) {
+        Ok(output) => output,
+        Err(Stopped::Deadlock(report)) => panic!("{report}"),
+        Err(Stopped::Interrupted) => {
+            drop(event_loop);
+            panic!(
+                "interrupted by Ctrl-C: `tinyloop::run` cancelled its future and dropped every \
+                 task (asyncio's KeyboardInterrupt); await `tinyloop::signal::ctrl_c()` to \
+                 handle Ctrl-C yourself"
+            )
+        }
+    }
 }
 
 #[track_caller]
@@ -67,6 +96,8 @@ impl Loop {
                 debug: false,
                 slow_poll_threshold: Duration::from_millis(100),
                 virtual_time: false,
+                trace: false,
+                detect_deadlocks: true,
             },
         }
     }
@@ -75,30 +106,81 @@ impl Loop {
     /// `loop.run_until_complete`. Other tasks keep their state between calls.
     ///
     /// # Panics
-    /// When a loop is already running on this thread, or when `fut` panics.
+    /// When a loop is already running on this thread, when `fut` panics, or when the loop
+    /// finds itself deadlocked: `fut` is waiting and nothing can ever wake it (the panic
+    /// message says what it waits on and lists the tasks; see [`LoopBuilder::on_deadlock`]
+    /// and [`Loop::try_block_on`]).
     #[doc(alias = "run_until_complete")]
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         refuse_nested("Loop::block_on");
+        match self.drive(fut, Location::caller()) {
+            Ok(output) => output,
+            Err(Stopped::Deadlock(report)) => panic!("{report}"),
+            Err(Stopped::Interrupted) => unreachable!("only `run` stops on Ctrl-C"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), but a deadlock is returned as `Err(Deadlock)` instead of
+    /// a panic. `fut` has been dropped by then; the loop's tasks are left as they are (drop
+    /// the loop to drop them). With `on_deadlock(OnDeadlock::Ignore)` this never returns `Err`.
+    ///
+    /// # Panics
+    /// When a loop is already running on this thread, or when `fut` panics.
+    #[track_caller]
+    pub fn try_block_on<F: Future>(&self, fut: F) -> Result<F::Output, Deadlock> {
+        refuse_nested("Loop::try_block_on");
+        match self.drive(fut, Location::caller()) {
+            Ok(output) => Ok(output),
+            Err(Stopped::Deadlock(report)) => Err(Deadlock::new(report)),
+            Err(Stopped::Interrupted) => unreachable!("only `run` stops on Ctrl-C"),
+        }
+    }
+
+    /// The loop's turns around the main future, until it completes or the loop stops it
+    /// (deadlock, Ctrl-C under `run`). `fut` is dropped before this returns, with the loop
+    /// still installed, so its destructors may use it.
+    fn drive<F: Future>(
+        &self,
+        fut: F,
+        at: &'static Location<'static>,
+    ) -> Result<F::Output, Stopped> {
+        let core = &*self.core;
         let _running = context::enter(&self.core);
+        let _main = core.main_begins(at);
         let mut fut = pin!(fut);
         let waker = Waker::from(Arc::new(TaskWaker {
             key: MAIN_KEY,
-            shared: Arc::clone(&self.core.shared),
+            shared: Arc::clone(&core.shared),
             remote_queued: AtomicBool::new(false),
         }));
         let mut output = None;
-        self.core.schedule(MAIN_KEY);
+        core.schedule(MAIN_KEY);
         loop {
-            self.core.run_once(&mut || {
-                if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            core.run_once(&mut || {
+                let watch = core.main_poll_start();
+                let polled = fut.as_mut().poll(&mut Context::from_waker(&waker));
+                core.main_poll_end(watch, polled.is_ready());
+                if let Poll::Ready(v) = polled {
                     output = Some(v);
                 }
             });
             if let Some(v) = output.take() {
-                return v;
+                return Ok(v);
+            }
+            if core.should_stop() {
+                if let Some(stopped) = core.take_stop() {
+                    return Err(stopped);
+                }
             }
         }
+    }
+
+    /// A copy of the loop's event trace so far (`None` unless built with
+    /// [`LoopBuilder::trace`]). Use it after `block_on` returns; inside the loop,
+    /// [`trace::timeline`](crate::trace::timeline) and friends read the running loop's trace.
+    pub fn trace_snapshot(&self) -> Option<Trace> {
+        Trace::of(&self.core)
     }
 
     /// Spawns a task on this loop, also before `block_on` runs it (asyncio's
@@ -114,10 +196,12 @@ impl Loop {
     }
 
     /// A handle that other threads can use to reach this loop.
+    ///
+    /// While any `LoopHandle` is alive the loop never reports a deadlock, since the thread
+    /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
+    /// should hold one while it may do so.
     pub fn handle(&self) -> LoopHandle {
-        LoopHandle {
-            shared: Arc::clone(&self.core.shared),
-        }
+        LoopHandle::new(Arc::clone(&self.core.shared))
     }
 }
 
@@ -149,9 +233,11 @@ pub struct LoopBuilder {
 }
 
 impl LoopBuilder {
-    /// asyncio's debug mode: a task poll that runs longer than
-    /// [`slow_poll_threshold`](Self::slow_poll_threshold) is reported on stderr with the
-    /// task's name and spawn location.
+    /// asyncio's debug mode: a poll that runs longer than
+    /// [`slow_poll_threshold`](Self::slow_poll_threshold) is reported on stderr with what ran
+    /// (the task's name and spawn location, the main future and its `block_on` call, or a
+    /// callback and the call that scheduled it) and how long it took. It costs two clock
+    /// reads per poll, cheap enough to leave on in tests.
     #[doc(alias = "set_debug")]
     pub fn debug(mut self, on: bool) -> Self {
         self.config.debug = on;
@@ -174,6 +260,31 @@ impl LoopBuilder {
         self
     }
 
+    /// Records the loop's event trace: spawns, polls, wakes (and by whom), timers, I/O,
+    /// cancellations and completions, with the loop's timestamps, in a ring of the latest
+    /// 65 536 events. Read it with [`trace::timeline`](crate::trace::timeline) and
+    /// [`trace::chrome_json`](crate::trace::chrome_json) inside the loop, or
+    /// [`Loop::trace_snapshot`] after `block_on`. Off by default; off, it costs one branch
+    /// per hook.
+    pub fn trace(mut self, on: bool) -> Self {
+        self.config.trace = on;
+        self
+    }
+
+    /// What the loop does when the main future is waiting and nothing can ever wake it
+    /// (no task ready, no timer, no I/O waiter, no `to_thread` work, no `ctrl_c()` future,
+    /// no `LoopHandle` alive): [`OnDeadlock::Panic`] by default, like Go's "all goroutines
+    /// are asleep"; `try_block_on` then returns `Err(Deadlock)` instead of panicking.
+    /// Before it calls it a deadlock the loop waits a grace period of real time (50 ms when
+    /// the main future waits on a `sync` primitive, 1 s when on a future it cannot name) for
+    /// threads that might hold a raw waker. [`OnDeadlock::Ignore`] keeps waiting for ever,
+    /// for programs whose threads wake tasks through raw wakers (or cross-thread channels
+    /// from other crates) without holding a `LoopHandle`.
+    pub fn on_deadlock(mut self, action: OnDeadlock) -> Self {
+        self.config.detect_deadlocks = action == OnDeadlock::Panic;
+        self
+    }
+
     /// Creates the loop; fails only if the OS refuses a poller.
     pub fn build(self) -> std::io::Result<Loop> {
         Ok(Loop {
@@ -184,9 +295,30 @@ impl LoopBuilder {
 
 /// A `Send + Sync` handle to a loop, for other threads (asyncio's loop object as used with
 /// `call_soon_threadsafe`).
-#[derive(Clone, Debug)]
+///
+/// The loop counts its live handles: while one exists, it never reports a deadlock.
+#[derive(Debug)]
 pub struct LoopHandle {
     shared: Arc<Shared>,
+}
+
+impl LoopHandle {
+    fn new(shared: Arc<Shared>) -> LoopHandle {
+        shared.handles.fetch_add(1, Ordering::AcqRel);
+        LoopHandle { shared }
+    }
+}
+
+impl Clone for LoopHandle {
+    fn clone(&self) -> LoopHandle {
+        LoopHandle::new(Arc::clone(&self.shared))
+    }
+}
+
+impl Drop for LoopHandle {
+    fn drop(&mut self) {
+        self.shared.handles.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The loop a [`LoopHandle`] points at has been dropped.
@@ -199,19 +331,18 @@ impl LoopHandle {
     /// (asyncio's `loop.call_soon_threadsafe`). `Err(LoopClosed)` once the loop is dropped;
     /// `f` is then dropped unrun.
     #[doc(alias = "loop.call_soon_threadsafe")]
+    #[track_caller]
     pub fn call_soon_threadsafe(
         &self,
         f: impl FnOnce() + Send + 'static,
     ) -> Result<(), LoopClosed> {
         self.shared
-            .send(Remote::Call(Box::new(f)))
+            .send(Remote::Call(Box::new(f), Location::caller()))
             .map_err(|_| LoopClosed)
     }
 
     /// Whether the loop is gone.
     pub fn is_closed(&self) -> bool {
-        self.shared
-            .closed
-            .load(std::sync::atomic::Ordering::Acquire)
+        self.shared.closed.load(Ordering::Acquire)
     }
 }

@@ -34,7 +34,9 @@
 //! | `loop.call_soon_threadsafe`      | [`LoopHandle::call_soon_threadsafe`]       |
 //! | `asyncio.to_thread(f)`           | [`to_thread`]                              |
 //! | `asyncio.current_task()`         | [`current_task`]                           |
-//! | `asyncio.all_tasks()`            | [`all_tasks`]                              |
+//! | `asyncio.all_tasks()`            | [`all_tasks`], [`dump_tasks`]              |
+//! | `loop.set_debug(True)`           | [`LoopBuilder::debug`]                     |
+//! | `loop.add_signal_handler(SIGINT)`| [`signal::ctrl_c`]                         |
 //!
 //! ## Where to read what
 //!
@@ -43,6 +45,9 @@
 //! * `runtime/waker.rs`: how a wake-up, from this thread or another, finds the loop.
 //! * `runtime/wheel/`: the hierarchical timer wheel.
 //! * `time/`: sleep, timeouts, callbacks on top of the wheel.
+//! * `debug.rs`, `trace.rs`, `signal.rs`: the task dump, deadlock reports, the event trace
+//!   and its timeline, Ctrl-C; their machinery is in `runtime/observe.rs`, `deadlock.rs`,
+//!   `trace.rs` and `signals.rs`.
 
 #![deny(
     missing_docs,
@@ -52,13 +57,24 @@
 )]
 
 mod base_events;
+pub mod debug;
+pub mod io;
+pub mod net;
 mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 mod thread;
 pub mod time;
+pub mod trace;
 
 pub use base_events::{run, Loop, LoopBuilder, LoopClosed, LoopHandle};
+pub use debug::{dump_tasks, Deadlock, OnDeadlock};
+pub use io::{BufReader, BufWriter};
+pub use net::{
+    OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener,
+    UnixStream, WriteHalf,
+};
 pub use sync::{
     Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
     QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,

@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::runtime::core::panic_message;
+use crate::runtime::observe::{Prim, WaitOn};
 use crate::runtime::pool;
 use crate::task::JoinError;
 
@@ -98,7 +99,10 @@ impl<T> Future for ToThread<T> {
             None if self.finished => {
                 panic!("a ToThread future was polled again after it completed")
             }
-            None => Poll::Pending,
+            None => {
+                context::try_with_core(|core| core.note_wait(WaitOn::Prim(Prim::ToThread)));
+                Poll::Pending
+            }
         }
     }
 }

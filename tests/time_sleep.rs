@@ -169,10 +169,10 @@ fn each_boundary_timer_alone_fires_exactly_on_time() {
 #[test]
 fn timers_beyond_the_wheels_range_fire_exactly_on_time() {
     // 64^6 ms is about 2.2 years: past the top level a wheel must park and re-file timers,
-    // never fire them early. Saturated deadlines are about 30 years out.
+    // never fire them early. From 25 years on (`NEVER_TICK`) a timer is never armed at all.
     let b6 = 64u64.pow(6);
     let year = 365 * 86_400_000u64;
-    for d in [b6 - 1, b6, b6 + 1, 3 * b6 + 5, 10 * year, 29 * year] {
+    for d in [b6 - 1, b6, b6 + 1, 3 * b6 + 5, 10 * year, 24 * year] {
         vrun(async move {
             let start = tinyloop::now();
             sleep(ms(d)).await;

@@ -23,7 +23,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,8 +33,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
+use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
+use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
+use super::trace::{By, Outcome, MAIN};
 use super::waker::{Remote, Shared, TaskWaker};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
@@ -55,14 +57,16 @@ pub(crate) struct Config {
     pub(crate) debug: bool,
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) virtual_time: bool,
+    /// Record the event trace (`runtime/trace.rs`).
+    pub(crate) trace: bool,
+    /// Stop a loop that can never make progress (`runtime/deadlock.rs`).
+    pub(crate) detect_deadlocks: bool,
 }
 
-/// An entry of the ready queue (asyncio's `_ready` deque of `Handle`s).
-pub(crate) enum Ready {
-    Task(u64),
-    Main,
-    Callback(Rc<Callback>),
-}
+/// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
+/// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
+/// callbacks wait in their own queue, in the same order, behind these markers.
+const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -85,21 +89,25 @@ impl std::fmt::Debug for TimerEntry {
 pub(crate) struct Callback {
     pub(crate) f: Cell<Option<Box<dyn FnOnce()>>>,
     pub(crate) timer: Cell<Option<TimerKey>>,
+    /// The `call_soon`/`call_later`/... call that made it, for debug mode's slow report.
+    pub(crate) scheduled_at: &'static Location<'static>,
 }
 
 /// The loop's state. It lives in an `Rc` shared by the `Loop`, the thread-local context and
 /// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
 pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskSlab>,
-    ready: RefCell<VecDeque<Ready>>,
+    /// asyncio's `_ready`: task keys, `MAIN_KEY` and `CALLBACK_KEY` markers.
+    pub(super) ready: RefCell<VecDeque<u64>>,
+    callbacks: RefCell<VecDeque<Rc<Callback>>>,
     pub(crate) timers: RefCell<Wheel<TimerEntry>>,
     pub(crate) clock: Clock,
     pub(crate) reactor: RefCell<Reactor>,
     pub(crate) shared: Arc<Shared>,
-    remote: Receiver<Remote>,
+    pub(super) remote: Receiver<Remote>,
     /// The task being polled right now.
     current: Cell<Option<u64>>,
-    main_scheduled: Cell<bool>,
+    pub(super) main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
     /// Virtual time held still this turn because `to_thread` work was in flight.
@@ -107,6 +115,10 @@ pub(crate) struct Core {
     closing: Cell<bool>,
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
+    /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe.rs`).
+    pub(crate) observe: Observe,
+    /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
+    pub(crate) signals: SignalState,
 }
 
 impl std::fmt::Debug for Core {
@@ -131,12 +143,16 @@ impl Core {
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             thread_work: AtomicUsize::new(0),
+            handles: AtomicUsize::new(0),
         });
+        let clock = Clock::new(config.virtual_time);
+        let observe = Observe::new(&config, clock.now());
         Ok(Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
+            callbacks: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Wheel::new()),
-            clock: Clock::new(config.virtual_time),
+            clock,
             reactor: RefCell::new(reactor),
             shared,
             remote: rx,
@@ -146,6 +162,8 @@ impl Core {
             turns_since_io: Cell::new(0),
             waiting_on_threads: Cell::new(false),
             closing: Cell::new(false),
+            observe,
+            signals: SignalState::default(),
             config,
             wake_buf: RefCell::new(Vec::new()),
         }))
@@ -157,7 +175,10 @@ impl Core {
     pub(crate) fn schedule(&self, key: u64) {
         if key == MAIN_KEY {
             if !self.main_scheduled.replace(true) {
-                self.ready.borrow_mut().push_back(Ready::Main);
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, MAIN);
+                }
+                self.ready.borrow_mut().push_back(MAIN_KEY);
             }
             return;
         }
@@ -168,10 +189,18 @@ impl Core {
         match slot.state {
             State::Idle => {
                 slot.state = State::Scheduled;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
                 drop(tasks);
-                self.ready.borrow_mut().push_back(Ready::Task(key));
+                self.ready.borrow_mut().push_back(key);
             }
-            State::Running => slot.state = State::RunningWoken,
+            State::Running => {
+                slot.state = State::RunningWoken;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+            }
             State::Scheduled | State::RunningWoken | State::Done => {}
         }
     }
@@ -185,6 +214,9 @@ impl Core {
     ) -> u64 {
         let number = self.next_number.get();
         self.next_number.set(number + 1);
+        if let Some(t) = &self.observe.trace {
+            t.spawned(&self.clock, number, name.as_deref(), spawned_at);
+        }
         let meta = Meta {
             number,
             name: name.map(|n| Box::new(n.into_string())),
@@ -212,7 +244,7 @@ impl Core {
             }))),
             meta,
         });
-        self.ready.borrow_mut().push_back(Ready::Task(key));
+        self.ready.borrow_mut().push_back(key);
         key
     }
 
@@ -227,6 +259,9 @@ impl Core {
             return false;
         }
         slot.cancel_requested = true;
+        if let Some(t) = &self.observe.trace {
+            t.cancelled(&self.clock, slot.meta.number);
+        }
         drop(tasks);
         self.schedule(key);
         true
@@ -244,7 +279,7 @@ impl Core {
         &self,
         key: u64,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<Box<dyn std::any::Any>, JoinError>> {
+    ) -> Poll<Result<BoxFuture, JoinError>> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return Poll::Ready(Err(JoinError::Cancelled));
@@ -275,7 +310,7 @@ impl Core {
         let slot = tasks.get(key)?;
         match &slot.body {
             _ if slot.state != State::Done => None,
-            Body::Output(v) => Some(f(Ok(&**v))),
+            Body::Output(cell) => cell.output().map(|v| f(Ok(v))),
             Body::Failed(e) => Some(f(Err(e))),
             Body::Empty | Body::Future(_) => None,
         }
@@ -313,7 +348,8 @@ impl Core {
     }
 
     pub(crate) fn push_callback(&self, callback: Rc<Callback>) {
-        self.ready.borrow_mut().push_back(Ready::Callback(callback));
+        self.callbacks.borrow_mut().push_back(callback);
+        self.ready.borrow_mut().push_back(CALLBACK_KEY);
     }
 
     // ----- one turn ---------------------------------------------------------------------
@@ -321,8 +357,9 @@ impl Core {
     /// One turn of the loop (see the module docs). `main` polls the future given to
     /// `block_on` when it is due.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
-        // 1. How long may the poller block?
-        let timeout = self.poll_timeout();
+        // 1. How long may the poller block? If for ever, first make sure something outside
+        //    the loop can still wake it at all (`runtime/deadlock.rs`).
+        let timeout = self.poll_timeout().or_else(|| self.deadlock_grace());
 
         // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.
         let turns = self.turns_since_io.get() + 1;
@@ -346,12 +383,17 @@ impl Core {
                 break;
             };
             match item {
-                Ready::Task(key) => self.run_task(key),
-                Ready::Main => {
+                MAIN_KEY => {
                     self.main_scheduled.set(false);
                     main();
                 }
-                Ready::Callback(cb) => run_callback(&cb),
+                CALLBACK_KEY => {
+                    let cb = self.callbacks.borrow_mut().pop_front();
+                    if let Some(cb) = cb {
+                        self.run_callback(&cb);
+                    }
+                }
+                key => self.run_task(key),
             }
         }
     }
@@ -377,7 +419,7 @@ impl Core {
         Some(deadline.saturating_duration_since(self.clock.now()))
     }
 
-    fn poll_io(&self, mut timeout: Option<Duration>) {
+    pub(super) fn poll_io(&self, mut timeout: Option<Duration>) {
         let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
         let may_block = timeout != Some(Duration::ZERO);
         if may_block {
@@ -404,6 +446,9 @@ impl Core {
             // turn). Nothing sensible can continue without it.
             panic!("tinyloop: the OS poller failed: {e}");
         }
+        if let Some(t) = &self.observe.trace {
+            t.io_ready(&self.clock, wakers.len());
+        }
         for waker in wakers.drain(..) {
             waker.wake();
         }
@@ -411,15 +456,19 @@ impl Core {
     }
 
     fn drain_remote(&self) {
+        if let Some(t) = &self.observe.trace {
+            t.set_by(By::Thread);
+        }
         while let Ok(msg) = self.remote.try_recv() {
             match msg {
                 Remote::Wake(waker) => {
                     waker.remote_queued.store(false, Ordering::Release);
                     self.schedule(waker.key);
                 }
-                Remote::Call(f) => self.push_callback(Rc::new(Callback {
+                Remote::Call(f, scheduled_at) => self.push_callback(Rc::new(Callback {
                     f: Cell::new(Some(f)),
                     timer: Cell::new(None),
+                    scheduled_at,
                 })),
             }
         }
@@ -441,9 +490,12 @@ impl Core {
                 TimerEntry::Wake(None) => {}
                 TimerEntry::Callback(cb) => {
                     cb.timer.set(None);
-                    self.ready.borrow_mut().push_back(Ready::Callback(cb));
+                    self.push_callback(cb);
                 }
             });
+        if let Some(t) = &self.observe.trace {
+            t.timers_fired(&self.clock, wakers.len());
+        }
         // Wake outside the wheel's borrow: a woken waker may be user code that arms a timer.
         for waker in wakers.drain(..) {
             waker.wake();
@@ -469,6 +521,7 @@ impl Core {
             }
             slot.state = State::Running;
             slot.polls = slot.polls.saturating_add(1);
+            slot.wait_kind = 0; // what it waits on is noted afresh in each poll
             let Body::Future(future) = body else {
                 unreachable!("a scheduled task has its future")
             };
@@ -477,13 +530,19 @@ impl Core {
         };
 
         self.current.set(Some(key));
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_start(t, key);
+        }
         let started = self.config.debug.then(Instant::now);
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            future.as_mut().poll(&mut Context::from_waker(&waker))
+            future.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
         self.current.set(None);
         if let Some(started) = started {
             self.report_slow_poll(key, started.elapsed());
+        }
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_end(t, key, Outcome::of_poll(&polled));
         }
 
         match polled {
@@ -499,14 +558,14 @@ impl Core {
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
-                        self.ready.borrow_mut().push_back(Ready::Task(key));
+                        self.ready.borrow_mut().push_back(key);
                     } else {
                         slot.state = State::Idle;
                     }
                 }
             }
-            Ok(Poll::Ready(output)) => {
-                drop(future);
+            Ok(Poll::Ready(())) => {
+                // `future` is now the finished cell, holding the output.
                 let cancelled_meanwhile = self
                     .tasks
                     .borrow()
@@ -515,9 +574,9 @@ impl Core {
                 if cancelled_meanwhile {
                     // It cancelled itself and then returned in the same poll: as in asyncio's
                     // `Task.__step` (`_must_cancel`), the cancellation wins over the value.
-                    self.finish(key, cancelled(output));
+                    self.finish(key, cancelled(future));
                 } else {
-                    self.finish(key, Ok(output));
+                    self.finish(key, Ok(future));
                 }
             }
             Err(payload) => {
@@ -531,12 +590,15 @@ impl Core {
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
-    fn finish(&self, key: u64, result: Result<Box<dyn std::any::Any>, JoinError>) {
+    fn finish(&self, key: u64, result: Result<BoxFuture, JoinError>) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
         };
         slot.state = State::Done;
+        if let Some(t) = &self.observe.trace {
+            t.done(&self.clock, slot.meta.number, Outcome::of_result(&result));
+        }
         let waker = slot.waker.take();
         if slot.has_handle {
             slot.body = Body::from_result(result);
@@ -596,6 +658,9 @@ impl Core {
                 for key in keys {
                     let slot = tasks.get_mut(key).expect("key just listed");
                     slot.state = State::Done;
+                    if let Some(t) = &self.observe.trace {
+                        t.done(&self.clock, slot.meta.number, Outcome::Cancelled);
+                    }
                     doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
                     let waker = slot.waker.take();
                     if slot.has_handle {
@@ -628,6 +693,8 @@ impl Core {
         }
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         drop(ready);
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks);
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), Wheel::new());
         drop(timers);
         while let Ok(msg) = self.remote.try_recv() {
@@ -638,14 +705,14 @@ impl Core {
 
 /// Drops a cancelled task's future (running its destructors) and gives the task's result:
 /// `Cancelled`, or `Panicked` if a destructor panicked (the loop itself carries on).
-fn cancelled<T>(future: T) -> Result<Box<dyn std::any::Any>, JoinError> {
+fn cancelled<T>(future: T) -> Result<BoxFuture, JoinError> {
     match catch_unwind(AssertUnwindSafe(|| drop(future))) {
         Ok(()) => Err(JoinError::Cancelled),
         Err(payload) => Err(JoinError::Panicked(panic_message(&*payload))),
     }
 }
 
-fn run_callback(cb: &Callback) {
+pub(super) fn run_callback(cb: &Callback) {
     if let Some(f) = cb.f.take() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
             eprintln!(
@@ -673,13 +740,4 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     } else {
         "(a panic payload that is not a string)".to_string()
     }
-}
-
-/// Erases a future's output type for the slab.
-pub(crate) fn erase<F>(future: F) -> BoxFuture
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Box::pin(async move { Box::new(future.await) as Box<dyn std::any::Any> })
 }

@@ -15,12 +15,22 @@
 //! | `reactor.rs`  | the mio poller and I/O sources                  | `selectors` + `selector_events.py` |
 //! | `clock.rs`    | the loop's clock, real or virtual               | `loop.time()`                  |
 //! | `pool.rs`     | worker threads for `to_thread`                  | the default `ThreadPoolExecutor` |
+//! | `observe.rs`  | what tasks wait on, slow polls, trace hooks     | debug mode                     |
+//! | `dump.rs`     | waits in words, the task dump                   | `Task.__repr__`                |
+//! | `deadlock.rs` | noticing that nothing can ever wake the loop    | (none; Go's deadlock check)    |
+//! | `trace.rs`    | the event trace ring buffer                     | (none)                         |
+//! | `signals.rs`  | SIGINT delivered through the poller             | `loop.add_signal_handler`      |
 
 pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod deadlock;
+pub(crate) mod dump;
+pub(crate) mod observe;
 pub(crate) mod pool;
 pub(crate) mod reactor;
+pub(crate) mod signals;
 pub(crate) mod tasks;
+pub(crate) mod trace;
 pub(crate) mod waker;
 pub(crate) mod wheel;

@@ -1,56 +1,700 @@
-//! The I/O poller: asyncio's `selectors` module and the event half of `selector_events.py`.
+//! The I/O reactor: asyncio's `selectors` module plus the reader/writer bookkeeping of
+//! `selector_events.py`, built on one `mio::Poll`.
 //!
-//! The loop owns one `mio::Poll`. For now it carries only the loop's cross-thread waker
-//! (`WAKE_TOKEN`); I/O sources register here as well (see `crate::net`).
+//! asyncio's selector loop keeps, per file descriptor, a reader callback and a writer
+//! callback (`loop.add_reader(fd, cb)`), and `_run_once` asks the selector which fds are
+//! ready and schedules their callbacks. Here the callbacks are task wakers, and the fd
+//! bookkeeping is a slab of [`ScheduledIo`] entries, one per registered source.
+//!
+//! # Tokens and generations
+//!
+//! A source is registered with mio under a [`mio::Token`] that packs two numbers:
+//!
+//! ```text
+//!   token = generation << INDEX_BITS | slab index
+//! ```
+//!
+//! The slab index finds the entry in O(1). The generation grows each time a slab slot is
+//! freed, so an event that was already queued in the kernel for an old source (same slot,
+//! perhaps the same fd number) carries the old generation and is dropped instead of waking
+//! the new source. The top bit of the generation is never set, so no source token can equal
+//! [`WAKE_TOKEN`] (`usize::MAX`), which the loop uses for its cross-thread waker.
+//!
+//! # Edge-triggered readiness
+//!
+//! mio is edge-triggered: the OS reports a source once when it *becomes* readable, not
+//! again while it stays readable. So each source remembers its readiness bits, and the rules
+//! are:
+//!
+//! 1. An event ORs bits into the readiness and bumps the source's `tick`.
+//! 2. An operation runs while the readiness says "ready"; it is retried until the OS answers
+//!    `WouldBlock`. Only that answer clears the bits (nothing else knows the socket drained).
+//! 3. The clearing carries the `tick` seen *before* the failed operation started, and only
+//!    clears if no event arrived since (tokio issue #6133: clearing unconditionally could
+//!    erase an edge that arrived between the `WouldBlock` and the clear, and the edge never
+//!    comes again). In this single-threaded loop the reactor cannot run inside one
+//!    operation, so the tick is belt and braces; it keeps the rule local and checkable.
+//! 4. New sources start optimistic (readable and writable): the first operation just tries,
+//!    which saves a loop turn when data is already there.
+//!
+//! # Waiters
+//!
+//! Each direction (read, write) of a source has a small list of parked wakers. Usually it
+//! holds zero or one; more than one happens when several tasks share a listener or a UDP
+//! socket through `&self`. An event drains the matching list into the loop's wake-up
+//! buffer. A future that parks gets a [`WaiterId`]; when it is dropped before its event
+//! comes, it takes its waker back out, so an abandoned wait leaves nothing behind and
+//! [`Reactor::has_waiters`] stays exact (virtual time relies on it: the clock only jumps
+//! when no task waits on the outside world).
+//!
+//! # Life cycle of a registration
+//!
+//! ```text
+//!   Registration::new ──register()──▶ slab slot + mio registration
+//!   poll_ready / clear_readiness ...  (any number of times)
+//!   Registration::deregister ───────▶ mio deregister, slot freed, generation + 1
+//!   then the owner closes the fd      (deregister always comes first)
+//! ```
+//!
+//! A registration holds a `Weak` reference to the loop core: after the loop is gone its
+//! poller is closed too and there is nothing left to deregister from, so dropping a socket
+//! then is harmless.
 
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io;
-use std::task::Waker;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-/// The token of the `mio::Waker` that other threads use to interrupt a blocked poll.
-pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
+use mio::event::Source;
+use mio::{Interest, Token};
 
+use super::signals::{sigint_waker, SIGNAL_TOKEN};
+
+use super::context;
+use super::core::Core;
+
+/// The token of the loop's cross-thread `mio::Waker` (`call_soon_threadsafe`, remote wakes).
+pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// How many events one `epoll_wait` may return.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Low half of a token: the slab index.
+const INDEX_BITS: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+/// High half minus its top bit: the generation (so a token is never `usize::MAX`).
+const GENERATION_MASK: usize = (1 << (usize::BITS - INDEX_BITS - 1)) - 1;
+
+// Readiness bits of a source.
+const READABLE: u8 = 0b0001;
+const WRITABLE: u8 = 0b0010;
+const READ_CLOSED: u8 = 0b0100;
+const WRITE_CLOSED: u8 = 0b1000;
+
+/// Which half of a source an operation uses: asyncio's reader or writer callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let an operation in this direction make progress.
+    fn mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED,
+            Direction::Write => WRITABLE | WRITE_CLOSED,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Direction::Read => 0,
+            Direction::Write => 1,
+        }
+    }
+}
+
+/// What [`ScheduledIo::poll_ready`] saw: the direction and the tick at that moment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    tick: u32,
+    dir: Direction,
+}
+
+/// A parked future's ticket (`None` until it first parks), so that it can take its waker
+/// back out when it is dropped. Ids start at 1; id 0 marks untracked wakers.
+pub(crate) type WaiterId = Option<u64>;
+
+/// The parked wakers of one direction of one source.
+#[derive(Default)]
+struct Waiters {
+    /// `(id, waker)`; id 0 marks a waker parked through a poll method without a ticket.
+    list: Vec<(u64, Waker)>,
+    next_id: u64,
+}
+
+/// The reactor's state for one registered source: readiness and parked wakers.
+///
+/// Shared (`Rc`) between the reactor's slab, which updates it on events, and the socket's
+/// [`Registration`], which reads it on every operation without touching the reactor.
+pub(crate) struct ScheduledIo {
+    readiness: Cell<u8>,
+    /// Number of events delivered so far (wrapping); see rule 3 in the module docs.
+    tick: Cell<u32>,
+    /// Indexed by [`Direction::index`].
+    waiters: [RefCell<Waiters>; 2],
+    /// The reactor's count of parked wakers over all sources.
+    parked: Rc<Cell<usize>>,
+}
+
+impl ScheduledIo {
+    fn new(parked: Rc<Cell<usize>>) -> ScheduledIo {
+        ScheduledIo {
+            readiness: Cell::new(READABLE | WRITABLE),
+            tick: Cell::new(0),
+            waiters: Default::default(),
+            parked,
+        }
+    }
+
+    /// Records an event and hands the wakers it concerns to the loop.
+    fn set_ready(&self, bits: u8, wakers: &mut Vec<Waker>) {
+        self.readiness.set(self.readiness.get() | bits);
+        self.tick.set(self.tick.get().wrapping_add(1));
+        for dir in [Direction::Read, Direction::Write] {
+            if bits & dir.mask() != 0 {
+                let mut waiters = self.waiters[dir.index()].borrow_mut();
+                self.parked.set(self.parked.get() - waiters.list.len());
+                wakers.extend(waiters.list.drain(..).map(|(_, waker)| waker));
+            }
+        }
+    }
+
+    /// Ready if the readiness allows `dir`, else parks the task's waker and returns Pending.
+    ///
+    /// With a `ticket`, the waker is filed under the ticket's id (allocated on first park)
+    /// so that [`forget`](Self::forget) can take it back. Without one it is filed under id
+    /// 0, once per task, until the next event.
+    fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ticket: Option<&mut WaiterId>,
+    ) -> Poll<ReadyEvent> {
+        if self.readiness.get() & dir.mask() != 0 {
+            return Poll::Ready(ReadyEvent {
+                tick: self.tick.get(),
+                dir,
+            });
+        }
+        let mut waiters = self.waiters[dir.index()].borrow_mut();
+        let waker = cx.waker();
+        let entry = match &ticket {
+            Some(Some(id)) => waiters.list.iter_mut().find(|(i, _)| i == id),
+            Some(None) => None,
+            None => waiters
+                .list
+                .iter_mut()
+                .find(|(i, w)| *i == 0 && w.will_wake(waker)),
+        };
+        match entry {
+            // Parked already (a spurious or early poll): keep the entry, refresh the waker.
+            Some((_, parked)) => {
+                if !parked.will_wake(waker) {
+                    parked.clone_from(waker);
+                }
+            }
+            None => {
+                let id = match ticket {
+                    Some(slot) => {
+                        waiters.next_id += 1;
+                        *slot = Some(waiters.next_id);
+                        waiters.next_id
+                    }
+                    None => 0,
+                };
+                waiters.list.push((id, waker.clone()));
+                self.parked.set(self.parked.get() + 1);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Clears `bits` unless an event arrived after `ev` was taken (rule 3).
+    fn clear_readiness(&self, ev: ReadyEvent, bits: u8) {
+        if self.tick.get() == ev.tick {
+            self.readiness.set(self.readiness.get() & !bits);
+        }
+    }
+
+    /// Takes back the waker parked under `id`, if the reactor has not already taken it.
+    fn forget(&self, dir: Direction, id: u64) {
+        let mut waiters = self.waiters[dir.index()].borrow_mut();
+        if let Some(pos) = waiters.list.iter().position(|(i, _)| *i == id) {
+            waiters.list.swap_remove(pos);
+            self.parked.set(self.parked.get() - 1);
+        }
+    }
+
+    /// Drops every parked waker (the source is going away).
+    fn forget_all(&self) {
+        for waiters in &self.waiters {
+            let mut waiters = waiters.borrow_mut();
+            self.parked.set(self.parked.get() - waiters.list.len());
+            waiters.list.clear();
+        }
+    }
+}
+
+impl fmt::Debug for ScheduledIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.readiness.get();
+        f.debug_struct("ScheduledIo")
+            .field("readable", &(r & (READABLE | READ_CLOSED) != 0))
+            .field("writable", &(r & (WRITABLE | WRITE_CLOSED) != 0))
+            .field("read_waiters", &self.waiters[0].borrow().list.len())
+            .field("write_waiters", &self.waiters[1].borrow().list.len())
+            .finish()
+    }
+}
+
+/// One slab slot.
+struct Slot {
+    generation: usize,
+    io: Option<Rc<ScheduledIo>>,
+}
+
+/// The loop's poller and its registered sources (see the module docs).
 pub(crate) struct Reactor {
     poll: mio::Poll,
     events: mio::Events,
-}
-
-impl std::fmt::Debug for Reactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reactor").finish_non_exhaustive()
-    }
+    slots: Vec<Slot>,
+    /// Indexes of free slots, reused last-in first-out.
+    free: Vec<usize>,
+    len: usize,
+    parked: Rc<Cell<usize>>,
 }
 
 impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
         Ok(Reactor {
             poll: mio::Poll::new()?,
-            events: mio::Events::with_capacity(1024),
+            events: mio::Events::with_capacity(EVENTS_CAPACITY),
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+            parked: Rc::new(Cell::new(0)),
         })
     }
 
+    /// The core builds its cross-thread `mio::Waker` on this, under [`WAKE_TOKEN`].
     pub(crate) fn registry(&self) -> &mio::Registry {
         self.poll.registry()
     }
 
-    /// One wait for readiness, at most `timeout` (`None`: until something happens). Wakers of
-    /// sources that became ready are pushed onto `wakers`. Returns whether `WAKE_TOKEN` fired.
+    /// One wait for readiness, at most `timeout` (`None` = until something happens).
+    ///
+    /// Pushes the wakers of sources that became ready into `wakers`; the core wakes them
+    /// after it has released its borrow of the reactor. Returns whether [`WAKE_TOKEN`]
+    /// fired. A signal interrupting the wait (EINTR) is an empty turn, not an error.
     pub(crate) fn poll(
         &mut self,
         timeout: Option<Duration>,
-        _wakers: &mut Vec<Waker>,
+        wakers: &mut Vec<Waker>,
     ) -> io::Result<bool> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
-            // A signal interrupted the wait: an empty turn, not an error.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
             Err(e) => return Err(e),
         }
-        Ok(self.events.iter().any(|e| e.token() == WAKE_TOKEN))
+        let mut woken = false;
+        for event in self.events.iter() {
+            let token = event.token();
+            if token == WAKE_TOKEN {
+                woken = true;
+                continue;
+            }
+            if token == SIGNAL_TOKEN {
+                // Ctrl-C: the loop takes it in when it wakes this waker (`runtime/signals.rs`).
+                wakers.push(sigint_waker());
+                continue;
+            }
+            let (index, generation) = unpack(token);
+            let Some(Slot {
+                generation: current,
+                io: Some(io),
+            }) = self.slots.get(index)
+            else {
+                continue;
+            };
+            if *current != generation {
+                continue; // queued for a source that has since been deregistered
+            }
+            io.set_ready(readiness_of(event), wakers);
+        }
+        Ok(woken)
     }
 
-    /// Whether any task waits on I/O.
+    /// Whether any task waits on I/O (some source has a parked read or write waker).
     pub(crate) fn has_waiters(&self) -> bool {
-        false
+        self.parked.get() > 0
+    }
+
+    /// Number of registered sources.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Registers `source` for `interest` under a fresh token.
+    fn register(
+        &mut self,
+        source: &mut (impl Source + ?Sized),
+        interest: Interest,
+    ) -> io::Result<(Token, Rc<ScheduledIo>)> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                if self.slots.len() > INDEX_MASK {
+                    return Err(io::Error::other(
+                        "tinyloop: too many registered I/O sources",
+                    ));
+                }
+                self.slots.push(Slot {
+                    generation: 0,
+                    io: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        let token = pack(index, slot.generation);
+        if let Err(e) = self.poll.registry().register(source, token, interest) {
+            self.free.push(index);
+            return Err(e);
+        }
+        let io = Rc::new(ScheduledIo::new(Rc::clone(&self.parked)));
+        slot.io = Some(Rc::clone(&io));
+        self.len += 1;
+        Ok((token, io))
+    }
+
+    /// Deregisters `source` and frees its slot; later events for `token` are stale.
+    fn deregister(&mut self, source: &mut (impl Source + ?Sized), token: Token) {
+        // An error here means the fd is already gone from the poller: nothing to undo.
+        let _ = self.poll.registry().deregister(source);
+        let (index, generation) = unpack(token);
+        if let Some(slot) = self.slots.get_mut(index) {
+            if slot.generation == generation {
+                if let Some(io) = slot.io.take() {
+                    io.forget_all();
+                    self.len -= 1;
+                }
+                slot.generation = (slot.generation + 1) & GENERATION_MASK;
+                self.free.push(index);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.len())
+            .field("waiters", &self.parked.get())
+            .finish()
+    }
+}
+
+fn pack(index: usize, generation: usize) -> Token {
+    Token((generation << INDEX_BITS) | index)
+}
+
+fn unpack(token: Token) -> (usize, usize) {
+    (token.0 & INDEX_MASK, token.0 >> INDEX_BITS)
+}
+
+/// Translates a mio event into readiness bits. An error wakes both directions: the next
+/// operation will fetch the error from the socket and return it.
+fn readiness_of(event: &mio::event::Event) -> u8 {
+    let mut bits = 0;
+    if event.is_readable() {
+        bits |= READABLE;
+    }
+    if event.is_writable() {
+        bits |= WRITABLE;
+    }
+    if event.is_read_closed() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() {
+        bits |= WRITE_CLOSED;
+    }
+    if event.is_error() {
+        bits |= READABLE | WRITABLE;
+    }
+    bits
+}
+
+/// A source's place in the reactor, as seen by the socket that owns the source.
+///
+/// The owner keeps the mio source next to it and must call [`Registration::deregister`]
+/// before closing the fd (`net::Registered` does this in its `Drop`).
+pub(crate) struct Registration {
+    core: Weak<Core>,
+    token: Token,
+    io: Rc<ScheduledIo>,
+}
+
+impl Registration {
+    /// Registers `source` with `core`'s reactor for `interest`.
+    pub(crate) fn new(
+        core: &Rc<Core>,
+        source: &mut (impl Source + ?Sized),
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let (token, io) = core.reactor.borrow_mut().register(source, interest)?;
+        Ok(Registration {
+            core: Rc::downgrade(core),
+            token,
+            io,
+        })
+    }
+
+    /// Ready when `dir` may make progress; otherwise parks the task's waker until an event.
+    ///
+    /// `ticket`: a future that can run code when dropped passes the same `&mut WaiterId` on
+    /// every poll and hands it to [`forget`](Self::forget) on drop. `futures_io` poll
+    /// methods have nowhere to keep one and pass `None`: their waker stays parked until
+    /// the next event or until the source closes.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ticket: Option<&mut WaiterId>,
+    ) -> Poll<ReadyEvent> {
+        let poll = self.io.poll_ready(cx, dir, ticket);
+        if poll.is_pending() {
+            self.check_loop();
+        }
+        poll
+    }
+
+    /// Clears readiness after an operation answered `WouldBlock` (rule 3): all of the
+    /// direction's bits, closed included, since the OS just said no progress is possible.
+    pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
+        self.io.clear_readiness(ev, ev.dir.mask());
+    }
+
+    /// Clears readiness after a short transfer. Only the plain readable/writable bit goes:
+    /// a "closed" edge may have come in the same event as the data just read (data then
+    /// FIN), and it will never come again, so it must stay for the next read to see EOF.
+    fn clear_drained(&self, ev: ReadyEvent) {
+        let plain = match ev.dir {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        self.io.clear_readiness(ev, plain);
+    }
+
+    /// Runs `op` until it completes or the OS says `WouldBlock` (then parks and returns
+    /// Pending). This is the edge-triggered retry loop every socket operation goes through.
+    ///
+    /// `drained` may say that a successful result proves the socket drained in this
+    /// direction (a read that got fewer bytes than it asked for, a write that the send
+    /// buffer cut short): readiness is then cleared at once, which saves the system call
+    /// that would only have answered `WouldBlock`. The tick rule applies as for that answer.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut ticket: Option<&mut WaiterId>,
+        mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let ev = match self.poll_ready(cx, dir, ticket.as_deref_mut()) {
+                Poll::Ready(ev) => ev,
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                Ok(done) => {
+                    if drained(&done) {
+                        self.clear_drained(ev);
+                    }
+                    return Poll::Ready(Ok(done));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Takes back the waker a dropped future parked under `id`.
+    pub(crate) fn forget(&self, dir: Direction, id: WaiterId) {
+        if let Some(id) = id {
+            self.io.forget(dir, id);
+        }
+    }
+
+    /// Removes `source` from the poller and frees the slot. Call before closing the fd.
+    pub(crate) fn deregister(&self, source: &mut (impl Source + ?Sized)) {
+        self.io.forget_all();
+        let Some(core) = self.core.upgrade() else {
+            return; // the loop and its poller are gone: nothing is registered any more
+        };
+        // The reactor is only borrowed mutably inside `Reactor::poll`, which runs no user
+        // code; `try_` keeps a Drop from ever panicking all the same.
+        if let Ok(mut reactor) = core.reactor.try_borrow_mut() {
+            reactor.deregister(source, self.token);
+        };
+    }
+
+    /// A task is about to wait for this source: make sure the loop that will deliver the
+    /// event is the one running, else the task would sleep forever.
+    fn check_loop(&self) {
+        let same = context::try_with_core(|running| Rc::as_ptr(running) == self.core.as_ptr());
+        match same {
+            Some(true) => {}
+            Some(false) | None => panic!(
+                "a tinyloop socket was used on a loop other than the one it was created on \
+                 (or outside any loop); sockets belong to their loop: create them inside \
+                 the `run`/`block_on` call that uses them"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("token", &self.token.0)
+            .field("io", &self.io)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct CountWake(std::sync::atomic::AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn udp() -> mio::net::UdpSocket {
+        mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn tokens_never_collide_with_the_wake_token() {
+        assert_ne!(pack(INDEX_MASK, GENERATION_MASK), WAKE_TOKEN);
+        assert_eq!(unpack(pack(7, 3)), (7, 3));
+        assert_eq!(
+            unpack(pack(INDEX_MASK, GENERATION_MASK)),
+            (INDEX_MASK, GENERATION_MASK)
+        );
+    }
+
+    #[test]
+    fn a_reused_slot_gets_a_new_generation() {
+        let mut reactor = Reactor::new().unwrap();
+        let mut a = udp();
+        let (ta, _) = reactor.register(&mut a, Interest::READABLE).unwrap();
+        assert_eq!(reactor.len(), 1);
+        reactor.deregister(&mut a, ta);
+        assert_eq!(reactor.len(), 0);
+        let mut b = udp();
+        let (tb, io_b) = reactor.register(&mut b, Interest::READABLE).unwrap();
+        assert_eq!(unpack(ta).0, unpack(tb).0, "the slot is reused");
+        assert_ne!(ta, tb, "but under a new generation");
+        // Deregistering with the stale token must not free b's slot.
+        reactor.deregister(&mut udp(), ta);
+        assert_eq!(reactor.len(), 1);
+        drop(io_b);
+    }
+
+    #[test]
+    fn an_event_between_wouldblock_and_clear_is_not_lost() {
+        let parked = Rc::new(Cell::new(0));
+        let io = ScheduledIo::new(Rc::clone(&parked));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        // Readable at first (optimistic); an operation starts under this tick ...
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!("new sources start ready")
+        };
+        // ... an edge arrives before the operation's WouldBlock is acted on ...
+        let mut wakers = Vec::new();
+        io.set_ready(READABLE, &mut wakers);
+        // ... so the clear must keep the readiness that edge reported.
+        io.clear_readiness(ev, ev.dir.mask());
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
+
+        // Without an intervening event the clear takes effect and the task parks.
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!()
+        };
+        io.clear_readiness(ev, ev.dir.mask());
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_pending());
+        assert_eq!(parked.get(), 1);
+        io.set_ready(READABLE, &mut wakers);
+        assert_eq!((wakers.len(), parked.get()), (1, 0));
+    }
+
+    #[test]
+    fn tickets_park_once_and_forget_only_their_own_waker() {
+        let parked = Rc::new(Cell::new(0));
+        let io = ScheduledIo::new(Rc::clone(&parked));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        let ev = ScheduledIo::poll_ready(&io, &mut cx, Direction::Write, None);
+        let Poll::Ready(ev) = ev else { panic!() };
+        io.clear_readiness(ev, ev.dir.mask());
+        let (mut first, mut second) = (None, None);
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .is_pending());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .is_pending());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Write, Some(&mut second))
+            .is_pending());
+        assert_eq!(
+            parked.get(),
+            2,
+            "a re-poll under the same ticket does not park twice"
+        );
+        io.forget(Direction::Write, first.unwrap());
+        assert_eq!(parked.get(), 1);
+        let mut wakers = Vec::new();
+        io.set_ready(WRITABLE, &mut wakers);
+        assert_eq!((wakers.len(), parked.get()), (1, 0));
+        io.forget(Direction::Write, second.unwrap()); // already woken: nothing to take back
+        assert_eq!(parked.get(), 0);
+    }
+
+    #[test]
+    fn a_short_read_keeps_the_closed_edge() {
+        let io = ScheduledIo::new(Rc::new(Cell::new(0)));
+        let waker = Waker::from(Arc::new(CountWake(0.into())));
+        let mut cx = Context::from_waker(&waker);
+        // Data and FIN arrive in one event.
+        io.set_ready(READABLE | READ_CLOSED, &mut Vec::new());
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+            panic!()
+        };
+        // A short read clears only the plain bit (what `Registration::clear_drained` does) ...
+        io.clear_readiness(ev, READABLE);
+        // ... so the next read still runs, and sees EOF instead of waiting forever.
+        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
     }
 }

@@ -14,12 +14,74 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
 use crate::task::JoinError;
 
-/// A task's future with its output type erased; the output comes back boxed as `dyn Any`.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
+/// A task's future and, once it finished, its output, in one allocation, with both types
+/// erased. The slab sees only this trait; `Task<T>` gets its `T` back through `Any`.
+pub(crate) trait TaskCell {
+    /// Polls the future; on `Ready` the output is kept inside and the future is dropped.
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+    /// Moves the output into `out`, which must be an `Option<T>` of the task's output type.
+    fn take_output(self: Pin<&mut Self>, out: &mut dyn Any);
+    /// The output (a `T`), if the task has finished and it was not taken yet.
+    fn output(&self) -> Option<&dyn Any>;
+}
+
+/// A boxed [`TaskCell`]: what the slab holds for every task.
+pub(crate) type BoxFuture = Pin<Box<dyn TaskCell>>;
+
+pin_project_lite::pin_project! {
+    /// The one concrete `TaskCell`: the future while it runs, its output afterwards. Going
+    /// from one to the other is `Pin::set`, which drops the future in place.
+    #[project = CellProj]
+    #[project_ref = CellRef]
+    pub(crate) enum Cell<F, T> {
+        Running { #[pin] future: F },
+        Finished { output: Option<T> },
+    }
+}
+
+/// Wraps a future for the slab.
+pub(crate) fn erase<F>(future: F) -> BoxFuture
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Box::pin(Cell::Running { future })
+}
+
+impl<F: Future> TaskCell for Cell<F, F::Output>
+where
+    F::Output: 'static,
+{
+    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let output = match self.as_mut().project() {
+            CellProj::Running { future } => std::task::ready!(future.poll(cx)),
+            CellProj::Finished { .. } => return Poll::Ready(()),
+        };
+        self.set(Cell::Finished {
+            output: Some(output),
+        });
+        Poll::Ready(())
+    }
+
+    fn take_output(self: Pin<&mut Self>, out: &mut dyn Any) {
+        if let CellProj::Finished { output } = self.project() {
+            if let Some(slot) = out.downcast_mut::<Option<F::Output>>() {
+                *slot = output.take();
+            }
+        }
+    }
+
+    fn output(&self) -> Option<&dyn Any> {
+        match self {
+            Cell::Finished { output: Some(v) } => Some(v),
+            _ => None,
+        }
+    }
+}
 
 /// Where a task is in its life (see DESIGN.md, "The task life cycle").
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -51,14 +113,15 @@ pub(crate) enum Body {
     /// Being polled right now (the loop holds the future), or the result was taken.
     Empty,
     Future(BoxFuture),
-    Output(Box<dyn Any>),
+    /// The cell after its future finished: it holds the output.
+    Output(BoxFuture),
     /// Boxed so that the common case, `Output`, sets the size of the slot.
     Failed(Box<JoinError>),
 }
 
 impl Body {
     /// Takes the result out of a finished task's body.
-    pub(crate) fn take_result(&mut self) -> Option<Result<Box<dyn Any>, JoinError>> {
+    pub(crate) fn take_result(&mut self) -> Option<Result<BoxFuture, JoinError>> {
         match std::mem::replace(self, Body::Empty) {
             Body::Output(v) => Some(Ok(v)),
             Body::Failed(e) => Some(Err(*e)),
@@ -69,7 +132,7 @@ impl Body {
         }
     }
 
-    pub(crate) fn from_result(result: Result<Box<dyn Any>, JoinError>) -> Body {
+    pub(crate) fn from_result(result: Result<BoxFuture, JoinError>) -> Body {
         match result {
             Ok(v) => Body::Output(v),
             Err(e) => Body::Failed(Box::new(e)),
@@ -85,6 +148,11 @@ pub(crate) struct Slot {
     pub(crate) cancel_requested: bool,
     /// Whether a `Task<T>` handle still refers to this slot.
     pub(crate) has_handle: bool,
+    /// What the task said it waits on in its latest poll, packed (`runtime/observe.rs`,
+    /// `Note`): a kind and an argument, in what would otherwise be padding. Cleared when a
+    /// poll starts.
+    pub(crate) wait_kind: u8,
+    pub(crate) wait_arg: u32,
     pub(crate) body: Body,
     pub(crate) waker: Option<Waker>,
     pub(crate) join_waker: Option<Waker>,
@@ -130,7 +198,10 @@ impl TaskSlab {
                 Entry::Occupied(_) => unreachable!("free list points at an occupied slot"),
             },
             None => {
+                // The two highest keys are the ready queue's markers; stay well below them.
                 let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX - 1)
                     .expect("more than 4 billion live tasks on one loop");
                 key_of(index, 0)
             }
@@ -147,6 +218,8 @@ impl TaskSlab {
             polls: 0,
             cancel_requested: false,
             has_handle: true,
+            wait_kind: 0,
+            wait_arg: 0,
             body: init.body,
             waker: init.waker,
             join_waker: None,
@@ -166,6 +239,14 @@ impl TaskSlab {
         let (index, generation) = split(key);
         match self.slots.get(index) {
             Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// The key of the task in slot `index`, if one lives there.
+    pub(crate) fn key_at(&self, index: u32) -> Option<u64> {
+        match self.slots.get(index as usize) {
+            Some(Entry::Occupied(slot)) => Some(key_of(index, slot.generation)),
             _ => None,
         }
     }

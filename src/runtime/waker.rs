@@ -18,6 +18,7 @@
 //! Either way the task is queued at most once: the task slab remembers whether a task is
 //! already scheduled. Waking a finished task, or waking after the loop is gone, does nothing.
 
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
@@ -37,21 +38,24 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     /// `to_thread` jobs still running on worker threads (virtual time waits for them).
     pub(crate) thread_work: AtomicUsize,
+    /// Live `LoopHandle`s: while any exists, another thread may still wake the loop, so the
+    /// loop is never declared deadlocked (`runtime/deadlock.rs`).
+    pub(crate) handles: AtomicUsize,
 }
 
 /// A message from another thread to the loop.
 pub(crate) enum Remote {
     /// Schedule this task.
     Wake(Arc<TaskWaker>),
-    /// Run this callback on the loop (`call_soon_threadsafe`).
-    Call(Box<dyn FnOnce() + Send>),
+    /// Run this callback on the loop (`call_soon_threadsafe`), made at this call.
+    Call(Box<dyn FnOnce() + Send>, &'static Location<'static>),
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Remote::Wake(w) => write!(f, "Wake({:#x})", w.key),
-            Remote::Call(_) => f.write_str("Call(..)"),
+            Remote::Call(_, at) => write!(f, "Call(scheduled at {at})"),
         }
     }
 }

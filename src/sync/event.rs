@@ -6,6 +6,7 @@
 //! A waiter that is dropped after being granted has nothing to pass on: every waiter was
 //! woken anyway.
 
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -118,6 +119,7 @@ impl Future for EventWait<'_> {
                 return Poll::Ready(());
             }
             this.key = Some(state.waiters.push_back(cx.waker().clone()));
+            note_wait(WaitOn::Prim(Prim::EventWait));
             return Poll::Pending;
         };
         match state.waiters.poll(key, cx.waker()) {
@@ -126,6 +128,7 @@ impl Future for EventWait<'_> {
                 this.key = Some(key);
                 drop(state);
                 drop(stale);
+                note_wait(WaitOn::Prim(Prim::EventWait));
                 Poll::Pending
             }
         }

@@ -41,6 +41,7 @@
 //! out the queued items, counts them as done and returns them. Items already handed to a
 //! getter stay with it.
 
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -271,6 +272,7 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 Err(TryGetError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                 Err(TryGetError::Empty) => {
                     this.key = Some(core.getters.push_back(cx.waker().clone()));
+                    note_wait(WaitOn::Prim(Prim::QueueGet));
                     Poll::Pending
                 }
             };
@@ -288,6 +290,7 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 this.key = Some(key);
                 drop(core);
                 drop(stale);
+                note_wait(WaitOn::Prim(Prim::QueueGet));
                 Poll::Pending
             }
         }
@@ -343,6 +346,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
                     this.item = Some(item);
                     drop(core);
                     drop(stale);
+                    note_wait(WaitOn::Prim(Prim::QueuePut));
                     return Poll::Pending;
                 }
             },
@@ -357,6 +361,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
             Err(TryPutError::Full(item)) => {
                 this.item = Some(item);
                 this.key = Some(core.putters.push_back(cx.waker().clone()));
+                note_wait(WaitOn::Prim(Prim::QueuePut));
                 Poll::Pending
             }
         }

@@ -16,6 +16,7 @@
 //! The uncontended path (`permits > 0`) is one `RefCell` borrow and a decrement; it never
 //! touches the waiter list.
 
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -88,11 +89,17 @@ pub(crate) fn release(state: &RefCell<SemState>) {
 pub(crate) struct Acquire<'a> {
     state: &'a RefCell<SemState>,
     key: Option<WaitKey>,
+    /// What the task dump says this waits on (`Semaphore::acquire` or `Lock::lock`).
+    what: Prim,
 }
 
 impl<'a> Acquire<'a> {
-    pub(crate) fn new(state: &'a RefCell<SemState>) -> Self {
-        Acquire { state, key: None }
+    pub(crate) fn new(state: &'a RefCell<SemState>, what: Prim) -> Self {
+        Acquire {
+            state,
+            key: None,
+            what,
+        }
     }
 }
 
@@ -107,6 +114,7 @@ impl Future for Acquire<'_> {
                 return Poll::Ready(());
             }
             this.key = Some(state.waiters.push_back(cx.waker().clone()));
+            note_wait(WaitOn::Prim(this.what));
             return Poll::Pending;
         };
         match state.waiters.poll(key, cx.waker()) {
@@ -115,6 +123,7 @@ impl Future for Acquire<'_> {
                 this.key = Some(key);
                 drop(state);
                 drop(stale);
+                note_wait(WaitOn::Prim(this.what));
                 Poll::Pending
             }
         }
@@ -191,7 +200,7 @@ impl Semaphore {
     pub fn acquire(&self) -> impl Future<Output = SemaphorePermit> + '_ {
         AcquirePermit {
             sem: self,
-            acquire: Acquire::new(&self.state),
+            acquire: Acquire::new(&self.state, Prim::SemaphoreAcquire),
         }
     }
 

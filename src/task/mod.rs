@@ -18,7 +18,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::runtime::context;
-use crate::runtime::core::{display_name, erase, Core};
+use crate::runtime::core::{display_name, Core};
+use crate::runtime::observe::WaitOn;
+use crate::runtime::tasks::erase;
 use crate::runtime::tasks::State;
 
 // Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
@@ -108,6 +110,10 @@ pub struct TaskInfo {
     pub spawned_at: &'static Location<'static>,
     /// How many times the loop has polled it.
     pub polls: u64,
+    /// What it waits on, when it is waiting on a tinyloop primitive: `sleep until +1.2 s`,
+    /// `Queue::get`, `Lock::lock`, `TcpStream read`, `task #3 'worker'` ... (`None` while it
+    /// is ready or running, or waits on a future the loop cannot name).
+    pub waiting_on: Option<String>,
 }
 
 /// A handle to a spawned task: asyncio's `Task`. Await it for the task's result.
@@ -183,12 +189,15 @@ impl<T: 'static> Future for Task<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.core.poll_join(self.key, cx).map(|result| {
-            result.map(|any| {
-                *any.downcast::<T>()
-                    .expect("a task's result has the task's output type")
-            })
-        })
+        let Poll::Ready(result) = self.core.poll_join(self.key, cx) else {
+            self.core.note_wait(WaitOn::Task(self.key));
+            return Poll::Pending;
+        };
+        Poll::Ready(result.map(|mut cell| {
+            let mut output: Option<T> = None;
+            cell.as_mut().take_output(&mut output);
+            output.expect("a finished task holds an output of its Task's type")
+        }))
     }
 }
 
@@ -213,13 +222,16 @@ impl<T> fmt::Debug for Task<T> {
 }
 
 fn info_of(core: &Core, key: u64) -> Option<TaskInfo> {
-    core.with_meta(key, |m, state, polls| TaskInfo {
+    let mut info = core.with_meta(key, |m, state, polls| TaskInfo {
         id: TaskId(m.number),
         name: display_name(m),
         state: state.into(),
         spawned_at: m.spawned_at,
         polls: u64::from(polls),
-    })
+        waiting_on: None,
+    })?;
+    info.waiting_on = core.waiting_on(key);
+    Some(info)
 }
 
 pub(crate) fn spawn_on<F>(

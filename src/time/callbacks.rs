@@ -5,6 +5,7 @@
 //! inside one is reported on stderr and the loop carries on.
 
 use std::cell::Cell;
+use std::panic::Location;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,12 @@ impl std::fmt::Debug for CallbackHandle {
     }
 }
 
+#[track_caller]
 fn new_callback(f: impl FnOnce() + 'static) -> Rc<Callback> {
     Rc::new(Callback {
         f: Cell::new(Some(Box::new(f))),
         timer: Cell::new(None),
+        scheduled_at: Location::caller(),
     })
 }
 
@@ -64,6 +67,7 @@ fn new_callback(f: impl FnOnce() + 'static) -> Rc<Callback> {
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.call_soon")]
+#[track_caller]
 pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
     let core = context::current("tinyloop::call_soon");
     let cb = new_callback(f);
@@ -76,6 +80,7 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.call_later")]
+#[track_caller]
 pub fn call_later(d: Duration, f: impl FnOnce() + 'static) -> CallbackHandle {
     let core = context::current("tinyloop::call_later");
     let when = deadline_after(core.clock.now(), d);
@@ -87,10 +92,12 @@ pub fn call_later(d: Duration, f: impl FnOnce() + 'static) -> CallbackHandle {
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.call_at")]
+#[track_caller]
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> CallbackHandle {
     schedule_at(context::current("tinyloop::call_at"), when, f)
 }
 
+#[track_caller]
 fn schedule_at(core: Rc<Core>, when: Instant, f: impl FnOnce() + 'static) -> CallbackHandle {
     let cb = new_callback(f);
     if when <= core.clock.now() {

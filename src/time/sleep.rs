@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
+use crate::runtime::observe::WaitOn;
 use crate::runtime::wheel::TimerKey;
 
 /// Waits for `d` to pass: asyncio's `asyncio.sleep(d)`.
@@ -108,7 +109,10 @@ impl Future for Sleep {
         let this = &mut *self;
         match this.state {
             SleepState::Done => Poll::Ready(()),
-            SleepState::Never => Poll::Pending,
+            SleepState::Never => {
+                this.core.note_wait(WaitOn::Timer(u64::MAX));
+                Poll::Pending
+            }
             SleepState::Yielded => {
                 this.state = SleepState::Done;
                 Poll::Ready(())
@@ -125,11 +129,13 @@ impl Future for Sleep {
                 if tick >= NEVER_TICK {
                     // A saturated deadline: it never fires, so nothing to arm.
                     this.state = SleepState::Never;
+                    this.core.note_wait(WaitOn::Timer(u64::MAX));
                     return Poll::Pending;
                 }
                 let entry = TimerEntry::Wake(Some(cx.waker().clone()));
                 let key = this.core.timers.borrow_mut().insert(tick, entry);
                 this.state = SleepState::Armed(key);
+                this.core.note_wait(WaitOn::Timer(tick));
                 Poll::Pending
             }
             SleepState::Armed(key) => {
@@ -146,8 +152,12 @@ impl Future for Sleep {
                             Some(w) if w.will_wake(cx.waker()) => None,
                             _ => waker.replace(cx.waker().clone()),
                         };
+                        let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
+                        if let Some(tick) = tick {
+                            this.core.note_wait(WaitOn::Timer(tick));
+                        }
                         Poll::Pending
                     }
                     Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),

@@ -27,7 +27,7 @@ pub struct TimeoutError;
 #[doc(alias = "asyncio.timeout")]
 pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
     Timeout {
-        inner: Some(Box::pin(fut)),
+        inner: Some(fut),
         sleep: sleep_on(context::current("tinyloop::timeout"), d),
     }
 }
@@ -36,16 +36,20 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 #[doc(alias = "asyncio.timeout_at")]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
-        inner: Some(Box::pin(fut)),
+        inner: Some(fut),
         sleep: Sleep::new(context::current("tinyloop::timeout_at"), deadline),
     }
 }
 
-/// The future returned by [`timeout`] and [`timeout_at`].
-#[must_use = "futures do nothing unless awaited"]
-pub struct Timeout<F> {
-    inner: Option<Pin<Box<F>>>,
-    sleep: Sleep,
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        // Held inline (no allocation); set to `None` to drop it in place on expiry.
+        #[pin]
+        inner: Option<F>,
+        sleep: Sleep,
+    }
 }
 
 impl<F> Timeout<F> {
@@ -58,19 +62,19 @@ impl<F> Timeout<F> {
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, TimeoutError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let Some(inner) = this.inner.as_mut() else {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             panic!("a Timeout was polled again after it completed");
         };
-        if let Poll::Ready(v) = inner.as_mut().poll(cx) {
-            this.inner = None;
+        if let Poll::Ready(v) = inner.poll(cx) {
+            this.inner.set(None);
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
+        match Pin::new(this.sleep).poll(cx) {
             Poll::Ready(()) => {
                 // Drop the inner future first, so its destructors have run when we return.
-                this.inner = None;
+                this.inner.set(None);
                 Poll::Ready(Err(TimeoutError))
             }
             Poll::Pending => Poll::Pending,

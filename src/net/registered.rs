@@ -1,0 +1,156 @@
+//! A mio source registered with the running loop: what asyncio's `_SelectorTransport`
+//! does with `loop.add_reader` / `loop.remove_reader`, as one owned value.
+//!
+//! [`Registered<S>`] pairs a mio source with its [`Registration`]. Its `Drop` deregisters
+//! the source *before* the source's fd is closed (fields drop after `Drop::drop` runs), so
+//! the poller never holds a closed fd that the OS could hand to the next socket.
+//!
+//! Every socket operation in `tinyloop::net` is one of two shapes:
+//!
+//! - [`Registered::poll_transfer`] for `futures_io` poll methods: try, and on `WouldBlock`
+//!   clear readiness and park the task's waker until the next event.
+//! - [`Registered::async_io`] (and `transfer` for byte counts) for the inherent `async fn`s:
+//!   the same loop, but the future keeps a ticket for its parked waker and takes it back if
+//!   it is dropped mid-wait (cancelled, timed out), so an abandoned wait leaves nothing in
+//!   the reactor.
+
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use mio::event::Source;
+use mio::Interest;
+
+use crate::runtime::core::Core;
+use crate::runtime::reactor::{Direction, Registration, WaiterId};
+
+/// A mio source and its place in the reactor. `S` is last so that `Registered<TcpStream>`
+/// coerces to `Registered<dyn ByteStream>` (how split halves share one engine).
+pub(crate) struct Registered<S: Source + ?Sized> {
+    reg: Registration,
+    io: S,
+}
+
+impl<S: Source> Registered<S> {
+    /// Registers `io` with `core`'s reactor for `interest`.
+    pub(crate) fn new(core: &Rc<Core>, mut io: S, interest: Interest) -> io::Result<Self> {
+        let reg = Registration::new(core, &mut io, interest)?;
+        Ok(Registered { reg, io })
+    }
+}
+
+impl<S: Source + ?Sized> Registered<S> {
+    /// The mio source, for calls that need no readiness (addresses, options).
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Runs `op` in direction `dir` until it completes, waiting for readiness as needed.
+    pub(crate) async fn async_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.async_io_drained(dir, op, |_| false).await
+    }
+
+    /// One poll of a byte transfer of `len` bytes: as `poll_io`, and a short transfer
+    /// clears readiness at once (the socket is drained, or its send buffer full).
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let polled = self
+            .reg
+            .poll_io(cx, dir, None, || op(&self.io), |&n| n > 0 && n < len);
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+        }
+        polled
+    }
+
+    /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
+    pub(crate) async fn transfer(
+        &self,
+        dir: Direction,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.async_io_drained(dir, op, |&n| n > 0 && n < len).await
+    }
+
+    async fn async_io_drained<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> io::Result<R> {
+        let mut waiting = Waiting {
+            reg: &self.reg,
+            dir,
+            ticket: None,
+        };
+        poll_fn(|cx| {
+            let ticket = Some(&mut waiting.ticket);
+            let polled = self.reg.poll_io(cx, dir, ticket, || op(&self.io), &drained);
+            if polled.is_pending() {
+                note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+            }
+            polled
+        })
+        .await
+    }
+}
+
+/// What the task dump says a socket waits on, from the mio type and the direction (only
+/// looked at on the way to `Pending`).
+fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
+    let ty = std::any::type_name::<S>();
+    let read = matches!(dir, Direction::Read);
+    match (
+        ty.contains("Unix"),
+        ty.contains("Listener"),
+        ty.contains("Udp"),
+        read,
+    ) {
+        (_, _, true, true) => Prim::UdpRecv,
+        (_, _, true, false) => Prim::UdpSend,
+        (true, true, _, _) => Prim::UnixAccept,
+        (true, false, _, true) => Prim::UnixRead,
+        (true, false, _, false) => Prim::UnixWrite,
+        (false, true, _, _) => Prim::TcpAccept,
+        (false, false, _, true) => Prim::TcpRead,
+        (false, false, _, false) => Prim::TcpWrite,
+    }
+}
+
+impl<S: Source + ?Sized> Drop for Registered<S> {
+    fn drop(&mut self) {
+        self.reg.deregister(&mut self.io);
+    }
+}
+
+impl<S: Source + ?Sized> fmt::Debug for Registered<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.reg, f)
+    }
+}
+
+/// A pending `async_io`: takes its parked waker back out of the reactor when dropped.
+struct Waiting<'a> {
+    reg: &'a Registration,
+    dir: Direction,
+    ticket: WaiterId,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.reg.forget(self.dir, self.ticket);
+    }
+}

@@ -1,0 +1,237 @@
+//! The byte-stream engine shared by TCP and Unix streams and their split halves: asyncio's
+//! `_SelectorSocketTransport` read/write paths together with `StreamReader.read` /
+//! `StreamWriter.write` + `drain`.
+//!
+//! asyncio's transport keeps a write buffer and a reader callback; here there is no hidden
+//! buffer at all: `write` hands bytes straight to the kernel (`send`) and returns how many
+//! it took, like a raw socket. Buffering, when wanted, is explicit: `io::BufWriter`.
+//!
+//! One engine serves every stream type: `Registered<dyn ByteStream>`. A `TcpStream` owns a
+//! `Registered<mio::net::TcpStream>`, and its halves borrow (or share, through `Rc`) the
+//! same value viewed as `Registered<dyn ByteStream>`. Read and write readiness and their
+//! waiters are separate in the reactor, so one task can read while another writes.
+//!
+//! Writes go through `send(2)`, which std calls with `MSG_NOSIGNAL` on Linux: writing to
+//! a peer that has gone away returns `EPIPE`/`ECONNRESET` as an `io::Error` instead of
+//! raising `SIGPIPE`. (Vectored writes would use `writev`, which has no such flag, so this
+//! engine does not offer them.)
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::task::{Context, Poll};
+
+use mio::event::Source;
+
+use super::registered::Registered;
+use crate::runtime::reactor::Direction;
+
+/// What a stream socket can do without waiting; implemented by mio's TCP and Unix streams.
+pub(crate) trait ByteStream: Source {
+    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+impl ByteStream for mio::net::TcpStream {
+    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut &*self).read(buf)
+    }
+    fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
+        (&mut &*self).write(buf)
+    }
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        mio::net::TcpStream::shutdown(self, how)
+    }
+}
+
+impl ByteStream for mio::net::UnixStream {
+    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut &*self).read(buf)
+    }
+    fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
+        (&mut &*self).write(buf)
+    }
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        mio::net::UnixStream::shutdown(self, how)
+    }
+}
+
+/// The engine behind every stream type's read and write methods.
+impl<S: ByteStream + ?Sized> Registered<S> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.poll_transfer(cx, Direction::Read, len, |s| s.read_some(buf))
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_some(buf))
+    }
+
+    pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
+        self.transfer(Direction::Read, len, |s| s.read_some(buf))
+            .await
+    }
+
+    pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => return Err(early_eof()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.transfer(Direction::Write, buf.len(), |s| s.write_some(buf))
+            .await
+    }
+
+    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the socket accepted no bytes",
+                    ))
+                }
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self.get_ref().shutdown(how) {
+            // The peer already closed: the stream is as shut as it can get.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+}
+
+pub(crate) fn early_eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the stream ended before the buffer was filled",
+    )
+}
+
+/// Inherent async read methods for a stream type with a private `fn io(&self)` returning
+/// its `Registered<..>` engine.
+macro_rules! stream_read_methods {
+    () => {
+        /// Reads at least one byte into `buf`, waiting until some arrive, and returns how
+        /// many; `Ok(0)` means the peer closed its side (end of stream).
+        ///
+        /// asyncio: `StreamReader.read(n)`. Cancel-safe: if the future is dropped, no
+        /// bytes were taken from the socket.
+        #[doc(alias = "recv")]
+        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.io().read(buf).await
+        }
+
+        /// Reads exactly `buf.len()` bytes; the stream ending first is an
+        /// `UnexpectedEof` error.
+        ///
+        /// asyncio: `StreamReader.readexactly(n)`. Not cancel-safe: bytes already read
+        /// into `buf` are lost if the future is dropped (use `io::BufReader::read_exact`
+        /// when that matters).
+        #[doc(alias = "readexactly")]
+        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+            self.io().read_exact(buf).await
+        }
+    };
+}
+
+/// Inherent async write methods, as `stream_read_methods!`.
+macro_rules! stream_write_methods {
+    () => {
+        /// Writes some of `buf` to the socket, waiting until it can take at least one
+        /// byte, and returns how many it took.
+        ///
+        /// asyncio: `transport.write(data)` without the transport's hidden buffer.
+        #[doc(alias = "send")]
+        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.io().write(buf).await
+        }
+
+        /// Writes all of `buf`, waiting for the socket as often as needed.
+        ///
+        /// asyncio: `writer.write(data); await writer.drain()`. Not cancel-safe: if
+        /// dropped part-way, an unknown prefix of `buf` has been sent.
+        #[doc(alias = "drain")]
+        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            self.io().write_all(buf).await
+        }
+
+        /// Does nothing and succeeds: writes go straight to the kernel, there is no
+        /// user-space buffer to flush (use `io::BufWriter` for one).
+        ///
+        /// asyncio: `StreamWriter.drain()`.
+        pub async fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+
+        /// Shuts down the read half, the write half (sends FIN: the peer reads end of
+        /// stream) or both. The socket stays open until dropped.
+        ///
+        /// asyncio: `StreamWriter.write_eof()` for `Shutdown::Write`.
+        #[doc(alias = "write_eof")]
+        pub async fn shutdown(&mut self, how: std::net::Shutdown) -> std::io::Result<()> {
+            self.io().shutdown(how)
+        }
+    };
+}
+
+/// `futures_io::AsyncRead` for a stream type (same requirement as the macros above).
+macro_rules! impl_async_read {
+    ($ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io().poll_read(cx, buf)
+            }
+        }
+    };
+}
+
+/// `futures_io::AsyncWrite` for a stream type; `poll_close` shuts down the write half.
+macro_rules! impl_async_write {
+    ($ty:ty) => {
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io().poll_write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.io().shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_async_read, impl_async_write, stream_read_methods, stream_write_methods};

@@ -1,0 +1,555 @@
+//! Watching the loop from inside: what each task waits on, debug mode's slow-poll reports,
+//! and the hooks around the main future, callbacks and task polls. (The same facts in
+//! words, and the task dump, are in `dump.rs`.)
+//!
+//! asyncio's counterparts are debug mode's slow-callback warning (`_run_once` in
+//! `base_events.py`: "Executing <Handle ...> took 0.2 seconds") and the task reprs that say
+//! what a task waits for (`<Task pending name='A' ... wait_for=<Future pending ...>>`).
+//!
+//! # What a task waits on
+//!
+//! A future hands the loop nothing but a waker, so the loop cannot see *what* a task waits
+//! for. tinyloop's own primitives tell it: on their way to `Poll::Pending`, `Sleep`, `Task`,
+//! `to_thread`, `ctrl_c`, the queues, locks and sockets call [`note_wait`]. The note goes
+//! into the task's slot, packed into five bytes the slot had spare as padding ([`Note`]: a
+//! kind byte and a 32-bit argument), and `run_task` clears it when the next poll starts, so
+//! it always describes the latest poll. It costs no memory, and a note costs a thread-local
+//! lookup (for primitives that do not hold the loop already), a slab lookup and a store.
+//!
+//! ```text
+//!   kind  0        nothing noted
+//!         1        a timer;            arg = deadline tick + 1
+//!         2        another task;       arg = its slab index
+//!         16 + p   primitive p (Prim); arg = deadline tick + 1 if a timer was noted too, else 0
+//! ```
+//!
+//! In one poll a task may pass several primitives (`timeout(d, queue.get())`, `select`): the
+//! first primitive (or task) noted is what it waits on, and a timer noted beside a primitive
+//! is kept as its deadline, so the dump reads `Queue::get (deadline +1.2 s)`. Deadline ticks
+//! are kept in 32 bits (49 days); a later deadline reads as "more than 49 days".
+//!
+//! # Costs with debug mode and trace off
+//!
+//! * task polls: nothing new (debug mode's `Instant::now` pair was already behind a branch);
+//! * the main future's polls: a counter and a flag (`main_poll_start`/`main_poll_end`);
+//! * callbacks: one branch;
+//! * trace hooks in the core: one branch each (see `runtime/trace.rs`).
+
+use std::cell::Cell;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use super::context;
+use super::core::{Callback, Config, Core};
+use super::tasks::State;
+use super::trace::{Label, Outcome, Tracer, CALLBACKS, CAPACITY, MAIN};
+
+/// What a task is about to wait on, as a primitive reports it to [`note_wait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitOn {
+    /// A timer due at this tick of the loop's clock: `sleep`, `timeout`, `interval`.
+    Timer(u64),
+    /// Another task's result (awaiting a `Task`), by slab key.
+    Task(u64),
+    /// One of tinyloop's primitives.
+    Prim(Prim),
+}
+
+/// tinyloop's primitives that say what a task waits on, named as users call them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[allow(dead_code)] // some belong to modules that land separately (sync, net)
+pub(crate) enum Prim {
+    ToThread,
+    CtrlC,
+    QueueGet,
+    QueuePut,
+    QueueJoin,
+    LockLock,
+    SemaphoreAcquire,
+    EventWait,
+    ConditionWait,
+    BarrierWait,
+    TcpRead,
+    TcpWrite,
+    TcpAccept,
+    TcpConnect,
+    UdpRecv,
+    UdpSend,
+    UnixRead,
+    UnixWrite,
+    UnixAccept,
+    UnixConnect,
+}
+
+impl Prim {
+    /// Every primitive, in declaration order (so `ALL[p as usize] == p`).
+    const ALL: [Prim; 20] = [
+        Prim::ToThread,
+        Prim::CtrlC,
+        Prim::QueueGet,
+        Prim::QueuePut,
+        Prim::QueueJoin,
+        Prim::LockLock,
+        Prim::SemaphoreAcquire,
+        Prim::EventWait,
+        Prim::ConditionWait,
+        Prim::BarrierWait,
+        Prim::TcpRead,
+        Prim::TcpWrite,
+        Prim::TcpAccept,
+        Prim::TcpConnect,
+        Prim::UdpRecv,
+        Prim::UdpSend,
+        Prim::UnixRead,
+        Prim::UnixWrite,
+        Prim::UnixAccept,
+        Prim::UnixConnect,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Prim::ToThread => "to_thread",
+            Prim::CtrlC => "ctrl_c",
+            Prim::QueueGet => "Queue::get",
+            Prim::QueuePut => "Queue::put",
+            Prim::QueueJoin => "Queue::join",
+            Prim::LockLock => "Lock::lock",
+            Prim::SemaphoreAcquire => "Semaphore::acquire",
+            Prim::EventWait => "Event::wait",
+            Prim::ConditionWait => "Condition::wait",
+            Prim::BarrierWait => "Barrier::wait",
+            Prim::TcpRead => "TcpStream read",
+            Prim::TcpWrite => "TcpStream write",
+            Prim::TcpAccept => "TcpListener accept",
+            Prim::TcpConnect => "TcpStream connect",
+            Prim::UdpRecv => "UdpSocket recv",
+            Prim::UdpSend => "UdpSocket send",
+            Prim::UnixRead => "UnixStream read",
+            Prim::UnixWrite => "UnixStream write",
+            Prim::UnixAccept => "UnixListener accept",
+            Prim::UnixConnect => "UnixStream connect",
+        }
+    }
+
+    /// Whether only code on the loop's own thread can end this wait (the single-threaded
+    /// primitives of `sync`), rather than I/O, a thread or a signal.
+    pub(crate) fn is_loop_local(self) -> bool {
+        matches!(
+            self,
+            Prim::QueueGet
+                | Prim::QueuePut
+                | Prim::QueueJoin
+                | Prim::LockLock
+                | Prim::SemaphoreAcquire
+                | Prim::EventWait
+                | Prim::ConditionWait
+                | Prim::BarrierWait
+        )
+    }
+
+    fn code(self) -> u8 {
+        PRIM + self as u8
+    }
+
+    fn from_code(kind: u8) -> Option<Prim> {
+        Prim::ALL.get(usize::from(kind.checked_sub(PRIM)?)).copied()
+    }
+}
+
+const NOTHING: u8 = 0;
+const TIMER: u8 = 1;
+const TASK: u8 = 2;
+const PRIM: u8 = 16;
+
+/// What one poll left a task waiting on, packed into a slot's spare bytes (see the module
+/// docs for the encoding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Note {
+    pub(crate) kind: u8,
+    pub(crate) arg: u32,
+}
+
+/// A [`Note`], unpacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// A timer; `None` when its deadline is past what 32 bits of ticks hold.
+    Timer(Option<u64>),
+    /// Another task, by slab index.
+    Task(u32),
+    /// A primitive, and its deadline tick if a timer was noted beside it.
+    Prim(Prim, Option<u64>),
+}
+
+impl WaitOn {
+    /// The note of a poll in which `self` is the first thing noted.
+    fn packed(self) -> Note {
+        match self {
+            WaitOn::Timer(tick) => Note {
+                kind: TIMER,
+                arg: u32::try_from(tick.saturating_add(1)).unwrap_or(u32::MAX),
+            },
+            WaitOn::Task(key) => Note {
+                kind: TASK,
+                arg: key as u32, // the slab index: the low half of the key
+            },
+            WaitOn::Prim(p) => Note {
+                kind: p.code(),
+                arg: 0,
+            },
+        }
+    }
+}
+
+impl Note {
+    /// `self` with `on` noted as well: the first primitive or task wins, and a timer is kept
+    /// beside a primitive as its deadline.
+    fn with(self, on: WaitOn) -> Note {
+        let new = on.packed();
+        match (self.kind, on) {
+            (NOTHING, _) | (TIMER, WaitOn::Task(_)) => new,
+            (TIMER, WaitOn::Prim(_)) => Note {
+                kind: new.kind,
+                arg: self.arg,
+            },
+            (kind, WaitOn::Timer(_)) if kind >= PRIM && self.arg == 0 => {
+                Note { kind, arg: new.arg }
+            }
+            _ => self,
+        }
+    }
+
+    pub(crate) fn unpack(self) -> Option<Waiting> {
+        let tick = |arg: u32| match arg {
+            0 => None,
+            u32::MAX => None,
+            a => Some(u64::from(a) - 1),
+        };
+        match self.kind {
+            NOTHING => None,
+            TIMER => Some(Waiting::Timer(tick(self.arg))),
+            TASK => Some(Waiting::Task(self.arg)),
+            kind => Prim::from_code(kind).map(|p| Waiting::Prim(p, tick(self.arg))),
+        }
+    }
+}
+
+/// Whether the loop should stop driving the main future, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Carry on.
+    No,
+    /// The grace turn found nothing that can ever wake the loop (`runtime/deadlock.rs`).
+    Deadlock { main_polls: u32 },
+    /// Ctrl-C under `run`: cancel the main future (`crate::signal`).
+    Interrupted,
+}
+
+/// The main future, as the dump and the hooks see it.
+#[derive(Debug)]
+struct MainWatch {
+    /// The `block_on`/`run` call running it, while one is.
+    at: Cell<Option<&'static Location<'static>>>,
+    polls: Cell<u32>,
+    polling: Cell<bool>,
+    /// Like a slot's note: cleared when a poll starts.
+    note: Cell<Note>,
+}
+
+/// Everything this module (and `deadlock.rs`, `trace.rs`) keeps in the loop.
+#[derive(Debug)]
+pub(crate) struct Observe {
+    /// The event recorder, when the loop was built with `trace(true)`.
+    pub(crate) trace: Option<Box<Tracer>>,
+    /// Debug mode or trace: worth timing callbacks.
+    watching: bool,
+    main: MainWatch,
+    pub(crate) stop: Cell<Stop>,
+    /// The grace period the latest deadlock check waited (for its report).
+    pub(crate) grace: Cell<Duration>,
+}
+
+impl Observe {
+    pub(crate) fn new(config: &Config, start: Instant) -> Observe {
+        Observe {
+            trace: config.trace.then(|| Box::new(Tracer::new(start, CAPACITY))),
+            watching: config.debug || config.trace,
+            main: MainWatch {
+                at: Cell::new(None),
+                polls: Cell::new(0),
+                polling: Cell::new(false),
+                note: Cell::new(Note::default()),
+            },
+            stop: Cell::new(Stop::No),
+            grace: Cell::new(Duration::ZERO),
+        }
+    }
+}
+
+/// Records what the task (or main future) being polled right now is about to wait on.
+/// Does nothing outside a loop or outside a poll.
+#[allow(dead_code)] // for the primitives in sync/ and net/
+pub(crate) fn note_wait(on: WaitOn) {
+    context::try_with_core(|core| core.note_wait(on));
+}
+
+/// Marks the main future as running for the dump until dropped (see `Core::main_begins`).
+#[derive(Debug)]
+pub(crate) struct MainGuard<'a> {
+    core: &'a Core,
+}
+
+impl Drop for MainGuard<'_> {
+    fn drop(&mut self) {
+        let main = &self.core.observe.main;
+        main.at.set(None);
+        main.polling.set(false);
+    }
+}
+
+impl Core {
+    /// [`note_wait`] for callers that hold the loop already (`Sleep`, `Task`). Kept out of
+    /// line so that it does not change how the hot functions calling it get compiled.
+    #[inline(never)]
+    pub(crate) fn note_wait(&self, on: WaitOn) {
+        let Some(key) = self.current_task() else {
+            return self.note_main_wait(on);
+        };
+        let Ok(mut tasks) = self.tasks.try_borrow_mut() else {
+            return;
+        };
+        let Some(slot) = tasks.get_mut(key) else {
+            return;
+        };
+        let note = if slot.wait_kind == NOTHING {
+            on.packed() // the first note of this poll: the usual case
+        } else {
+            Note {
+                kind: slot.wait_kind,
+                arg: slot.wait_arg,
+            }
+            .with(on)
+        };
+        slot.wait_kind = note.kind;
+        slot.wait_arg = note.arg;
+    }
+
+    #[cold]
+    fn note_main_wait(&self, on: WaitOn) {
+        if self.observe.main.polling.get() {
+            let main = &self.observe.main.note;
+            main.set(main.get().with(on));
+        } // else a callback, or outside any poll: nothing to note
+    }
+
+    /// What an idle task waits on, if a tinyloop primitive said so.
+    pub(crate) fn wait_of(&self, key: u64) -> Option<Waiting> {
+        let tasks = self.tasks.try_borrow().ok()?;
+        let slot = tasks.get(key)?;
+        if slot.state != State::Idle {
+            return None;
+        }
+        let note = Note {
+            kind: slot.wait_kind,
+            arg: slot.wait_arg,
+        };
+        note.unpack()
+    }
+
+    /// What the main future waits on, if it is waiting and a primitive said so.
+    pub(crate) fn main_wait(&self) -> Option<Waiting> {
+        let main = &self.observe.main;
+        if main.polling.get() || self.main_is_scheduled() {
+            return None;
+        }
+        main.note.get().unpack()
+    }
+
+    /// `wait_of` in words, for `TaskInfo::waiting_on`.
+    pub(crate) fn waiting_on(&self, key: u64) -> Option<String> {
+        self.wait_of(key).map(|w| self.describe_wait(w))
+    }
+
+    /// The key of the task awaited by a `Waiting::Task`.
+    pub(crate) fn awaited_key(&self, index: u32) -> Option<u64> {
+        self.tasks.try_borrow().ok()?.key_at(index)
+    }
+
+    // ----- the main future ----------------------------------------------------------------
+
+    /// `block_on` is about to drive its future, called at `at`.
+    pub(crate) fn main_begins(&self, at: &'static Location<'static>) -> MainGuard<'_> {
+        let main = &self.observe.main;
+        main.at.set(Some(at));
+        main.polls.set(0);
+        main.note.set(Note::default());
+        MainGuard { core: self }
+    }
+
+    /// Called by `block_on` right before each poll of its future.
+    pub(crate) fn main_poll_start(&self) -> Option<Instant> {
+        let main = &self.observe.main;
+        main.polls.set(main.polls.get().wrapping_add(1));
+        main.polling.set(true);
+        main.note.set(Note::default());
+        if let Some(t) = &self.observe.trace {
+            t.poll_start(&self.clock, MAIN);
+        }
+        self.config.debug.then(Instant::now)
+    }
+
+    /// Called by `block_on` right after each poll of its future.
+    pub(crate) fn main_poll_end(&self, started: Option<Instant>, ready: bool) {
+        let main = &self.observe.main;
+        main.polling.set(false);
+        if let Some(started) = started {
+            let took = started.elapsed();
+            if took >= self.config.slow_poll_threshold {
+                let at = main
+                    .at
+                    .get()
+                    .map(|at| format!(" (given to block_on at {at})"));
+                self.report_slow(&format!("the main future{}", at.unwrap_or_default()), took);
+            }
+        }
+        if let Some(t) = &self.observe.trace {
+            let (outcome, label) = if ready {
+                (Outcome::Ready, None)
+            } else {
+                let wait = main.note.get().unpack();
+                (Outcome::Pending, wait.and_then(|w| self.label_of(w)))
+            };
+            t.poll_end(&self.clock, MAIN, outcome, label);
+            if ready {
+                t.done(&self.clock, MAIN, Outcome::Ready);
+            }
+        }
+    }
+
+    /// The main future while `block_on` runs: its call site, state and polls (for the dump).
+    pub(crate) fn main_info(&self) -> Option<(&'static Location<'static>, &'static str, u32)> {
+        let main = &self.observe.main;
+        let state = if main.polling.get() {
+            "running"
+        } else if self.main_is_scheduled() {
+            "scheduled"
+        } else {
+            "waiting"
+        };
+        Some((main.at.get()?, state, main.polls.get()))
+    }
+
+    pub(crate) fn main_is_scheduled(&self) -> bool {
+        self.main_scheduled.get()
+    }
+
+    pub(crate) fn main_polls(&self) -> u32 {
+        self.observe.main.polls.get()
+    }
+
+    // ----- callbacks and task polls -------------------------------------------------------
+
+    /// Runs a ready callback; under debug mode or trace, timed and recorded.
+    pub(super) fn run_callback(&self, cb: &Callback) {
+        if !self.observe.watching {
+            return super::core::run_callback(cb);
+        }
+        if let Some(t) = &self.observe.trace {
+            t.poll_start(&self.clock, CALLBACKS);
+        }
+        let started = self.config.debug.then(Instant::now);
+        super::core::run_callback(cb);
+        if let Some(started) = started {
+            let took = started.elapsed();
+            if took >= self.config.slow_poll_threshold {
+                let what = format!("a callback (scheduled at {})", cb.scheduled_at);
+                self.report_slow(&what, took);
+            }
+        }
+        if let Some(t) = &self.observe.trace {
+            t.poll_end(&self.clock, CALLBACKS, Outcome::Ready, None);
+        }
+    }
+
+    /// Debug mode's report, asyncio's "Executing <Handle ...> took 0.2 seconds".
+    fn report_slow(&self, what: &str, took: Duration) {
+        eprintln!(
+            "tinyloop debug: {what} ran {took:?} in one poll, over the slow_poll_threshold of \
+             {:?}; the whole loop waited meanwhile (move blocking work to `to_thread`)",
+            self.config.slow_poll_threshold
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn trace_poll_start(&self, t: &Tracer, key: u64) {
+        if let Some(number) = self.with_meta(key, |m, _, _| m.number) {
+            t.poll_start(&self.clock, number);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn trace_poll_end(&self, t: &Tracer, key: u64, outcome: Outcome) {
+        let found = self.tasks.try_borrow().ok().and_then(|tasks| {
+            let slot = tasks.get(key)?;
+            let note = Note {
+                kind: slot.wait_kind,
+                arg: slot.wait_arg,
+            };
+            Some((slot.meta.number, note))
+        });
+        let Some((number, note)) = found else {
+            return;
+        };
+        let label = match outcome {
+            Outcome::Pending => note.unpack().and_then(|w| self.label_of(w)),
+            _ => None,
+        };
+        t.poll_end(&self.clock, number, outcome, label);
+    }
+
+    /// A wait in the few words a timeline has room for.
+    fn label_of(&self, wait: Waiting) -> Option<Label> {
+        let left = |tick: u64| {
+            self.clock
+                .instant_of(tick)
+                .saturating_duration_since(self.clock.now())
+        };
+        match wait {
+            Waiting::Prim(p, _) => Some(Label::Named(p.name())),
+            Waiting::Task(index) => {
+                let key = self.awaited_key(index)?;
+                self.with_meta(key, |m, _, _| Label::Task(m.number))
+            }
+            Waiting::Timer(tick) => Some(Label::Sleep(tick.map_or(Duration::MAX, left))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_pack_and_unpack() {
+        for (i, p) in Prim::ALL.into_iter().enumerate() {
+            assert_eq!(p as usize, i, "ALL is in declaration order");
+            assert_eq!(Prim::from_code(p.code()), Some(p));
+        }
+        let timer = WaitOn::Timer(1199).packed();
+        let both = timer.with(WaitOn::Prim(Prim::QueueGet));
+        assert_eq!(
+            both.unpack(),
+            Some(Waiting::Prim(Prim::QueueGet, Some(1199)))
+        );
+        let first_wins = both.with(WaitOn::Prim(Prim::LockLock));
+        assert_eq!(first_wins, both);
+        let n = Note {
+            kind: Prim::QueueGet.code(),
+            arg: 1201,
+        };
+        assert_eq!(n.unpack(), Some(Waiting::Prim(Prim::QueueGet, Some(1200))));
+        assert_eq!(Note::default().unpack(), None);
+    }
+}

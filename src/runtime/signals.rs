@@ -1,0 +1,265 @@
+//! SIGINT through the poller: asyncio's `loop.add_signal_handler` (`unix_events.py`) and the
+//! Ctrl-C handling of `asyncio.Runner` (`runners.py`).
+//!
+//! # How a signal reaches the loop
+//!
+//! A signal handler may do almost nothing: no allocation, no lock, no `RefCell`. signal-hook's
+//! handler writes a byte into a socket pair (the "self-pipe trick"; asyncio does the same with
+//! `signal.set_wakeup_fd`), and signal-hook-mio makes the reading end a mio source. The loop
+//! registers it with its poller under [`SIGNAL_TOKEN`]; when it becomes readable the reactor
+//! hands the loop [`sigint_waker`], and waking that (on the loop's thread, inside the turn,
+//! where anything is allowed) runs [`Core::sigint_arrived`].
+//!
+//! A loop registers its source lazily: the first time `ctrl_c()` is called on it, or when
+//! `run` starts on the process's main thread (asyncio's `Runner` installs its handler only
+//! there, too).
+//!
+//! # Who gets a Ctrl-C
+//!
+//! 1. If `ctrl_c()` futures exist on the loop, they complete. That is all.
+//! 2. Otherwise, under `run`, the main future is cancelled (dropped, destructors run) and
+//!    `run` panics with "interrupted by Ctrl-C" after shutting the loop down: asyncio's
+//!    `Runner` cancels the main task and raises `KeyboardInterrupt`.
+//! 3. Otherwise nobody asked for Ctrl-C: the default action happens (the process ends, killed
+//!    by SIGINT), as if tinyloop had never touched SIGINT.
+//!
+//! # The process-wide actions, installed once
+//!
+//! A signal handler belongs to the whole process, while loops come and go, so on first use
+//! tinyloop installs three actions that run, in this order, on every SIGINT:
+//!
+//! ```text
+//!   1. no loop listens (NOBODY)                      -> the default action: the process ends
+//!   2. the previous SIGINT is still unhandled        -> exit(130) at once
+//!   3. mark this SIGINT unhandled (until a loop takes it in `sigint_arrived`)
+//!   then every listening loop's own action writes to its self-pipe
+//! ```
+//!
+//! Action 2 is the way out of a loop stuck in a blocking call: it never gets to handle the
+//! first Ctrl-C, and the second ends the process with the shell's status for Ctrl-C (130),
+//! like asyncio's second Ctrl-C raising `KeyboardInterrupt` straight away. Action 1 makes up
+//! for what signal-hook cannot do, restore the default handler: with no loop listening, the
+//! handler behaves exactly like the default.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Wake, Waker};
+
+use signal_hook::consts::SIGINT;
+use signal_hook_mio::v1_0::Signals;
+
+use super::context;
+use super::core::Core;
+use super::observe::Stop;
+
+/// The poller token of a loop's SIGINT self-pipe (next to the cross-thread `WAKE_TOKEN`).
+pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// The process-wide half (see the module docs).
+struct Global {
+    /// True while no loop listens: SIGINT then does what it does by default.
+    nobody: Arc<AtomicBool>,
+    /// Set by every SIGINT, cleared by the loop that takes it in.
+    unhandled: Arc<AtomicBool>,
+    /// Loops with a registered SIGINT source.
+    listeners: Mutex<usize>,
+}
+
+fn global() -> io::Result<&'static Global> {
+    static GLOBAL: OnceLock<Result<Global, String>> = OnceLock::new();
+    let installed = GLOBAL.get_or_init(|| {
+        let global = Global {
+            nobody: Arc::new(AtomicBool::new(true)),
+            unhandled: Arc::new(AtomicBool::new(false)),
+            listeners: Mutex::new(0),
+        };
+        let install = || -> io::Result<()> {
+            signal_hook::flag::register_conditional_default(SIGINT, Arc::clone(&global.nobody))?;
+            signal_hook::flag::register_conditional_shutdown(
+                SIGINT,
+                130,
+                Arc::clone(&global.unhandled),
+            )?;
+            signal_hook::flag::register(SIGINT, Arc::clone(&global.unhandled))?;
+            Ok(())
+        };
+        install().map(|()| global).map_err(|e| e.to_string())
+    });
+    installed.as_ref().map_err(|e| {
+        io::Error::other(format!(
+            "tinyloop could not install its SIGINT handler: {e}"
+        ))
+    })
+}
+
+impl Global {
+    fn listener_joined(&self) {
+        let mut n = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        self.nobody.store(false, Ordering::SeqCst);
+    }
+
+    fn listener_left(&self) {
+        let mut n = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        if *n == 0 {
+            self.nobody.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// One loop's SIGINT state.
+#[derive(Default)]
+pub(crate) struct SignalState {
+    /// The self-pipe, once registered with this loop's poller.
+    source: RefCell<Option<Signals>>,
+    /// How many SIGINT deliveries this loop has taken in (a burst may count once).
+    received: Cell<u64>,
+    /// `ctrl_c()` futures alive on this loop.
+    alive: Cell<usize>,
+    /// Parked `ctrl_c()` futures, by ticket.
+    waiters: RefCell<Vec<(u64, Waker)>>,
+    next_ticket: Cell<u64>,
+    /// Under `run`: a Ctrl-C that no `ctrl_c()` takes cancels the main future.
+    interrupt_main: Cell<bool>,
+}
+
+impl std::fmt::Debug for SignalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalState")
+            .field("listening", &self.source.borrow().is_some())
+            .field("received", &self.received.get())
+            .field("ctrl_c_futures", &self.alive.get())
+            .finish()
+    }
+}
+
+impl Drop for SignalState {
+    fn drop(&mut self) {
+        if self.source.get_mut().take().is_some() {
+            if let Ok(global) = global() {
+                global.listener_left();
+            }
+        }
+    }
+}
+
+/// The waker the reactor hands back when [`SIGNAL_TOKEN`] fires.
+pub(crate) fn sigint_waker() -> Waker {
+    Waker::from(Arc::new(SigintWake))
+}
+
+struct SigintWake;
+
+impl Wake for SigintWake {
+    fn wake(self: Arc<Self>) {
+        // The core wakes I/O wakers on its own thread, with itself installed.
+        context::try_with_core(|core| core.sigint_arrived());
+    }
+}
+
+impl Core {
+    /// Registers this loop's SIGINT source, once.
+    pub(crate) fn listen_for_sigint(&self) -> io::Result<()> {
+        let state = &self.signals;
+        if state.source.borrow().is_some() {
+            return Ok(());
+        }
+        let global = global()?;
+        let mut signals = Signals::new([SIGINT])?;
+        self.reactor.borrow().registry().register(
+            &mut signals,
+            SIGNAL_TOKEN,
+            mio::Interest::READABLE,
+        )?;
+        *state.source.borrow_mut() = Some(signals);
+        global.listener_joined();
+        Ok(())
+    }
+
+    /// `run`'s Ctrl-C handling: a SIGINT nobody awaits cancels the main future.
+    pub(crate) fn interrupt_main_on_sigint(&self) -> io::Result<()> {
+        self.listen_for_sigint()?;
+        self.signals.interrupt_main.set(true);
+        Ok(())
+    }
+
+    /// `ctrl_c()` futures alive (they count as something that can still wake the loop).
+    pub(crate) fn signal_waiters(&self) -> usize {
+        self.signals.alive.get()
+    }
+
+    /// How many SIGINT deliveries this loop has taken in so far.
+    pub(crate) fn sigints_received(&self) -> u64 {
+        self.signals.received.get()
+    }
+
+    /// A `ctrl_c()` future was made (`true`) or dropped (`false`).
+    pub(crate) fn count_ctrl_c(&self, made: bool) {
+        let alive = &self.signals.alive;
+        alive.set(if made {
+            alive.get() + 1
+        } else {
+            alive.get() - 1
+        });
+    }
+
+    /// Parks a `ctrl_c()` future until the next SIGINT; returns its ticket.
+    pub(crate) fn park_ctrl_c(&self, ticket: Option<u64>, waker: &Waker) -> u64 {
+        let state = &self.signals;
+        let mut waiters = state.waiters.borrow_mut();
+        if let Some(t) = ticket {
+            if let Some((_, w)) = waiters.iter_mut().find(|(id, _)| *id == t) {
+                if !w.will_wake(waker) {
+                    w.clone_from(waker);
+                }
+                return t;
+            }
+        }
+        let t = state.next_ticket.get() + 1;
+        state.next_ticket.set(t);
+        waiters.push((t, waker.clone()));
+        t
+    }
+
+    /// A `ctrl_c()` future went away: take its waker back.
+    pub(crate) fn unpark_ctrl_c(&self, ticket: u64) {
+        let removed = {
+            let mut waiters = self.signals.waiters.borrow_mut();
+            waiters
+                .iter()
+                .position(|(id, _)| *id == ticket)
+                .map(|i| waiters.swap_remove(i))
+        };
+        drop(removed);
+    }
+
+    /// The self-pipe became readable: take the SIGINT in (see "Who gets a Ctrl-C").
+    fn sigint_arrived(&self) {
+        let state = &self.signals;
+        let got = match state.source.borrow_mut().as_mut() {
+            Some(signals) => signals.pending().next().is_some(),
+            None => false,
+        };
+        if !got {
+            return;
+        }
+        if let Ok(global) = global() {
+            global.unhandled.store(false, Ordering::SeqCst);
+        }
+        state.received.set(state.received.get() + 1);
+        if state.alive.get() > 0 {
+            let waiters = std::mem::take(&mut *state.waiters.borrow_mut());
+            for (_, waker) in waiters {
+                waker.wake();
+            }
+        } else if state.interrupt_main.get() {
+            self.observe.stop.set(Stop::Interrupted);
+        } else {
+            // Nobody on this loop asked for Ctrl-C: do what SIGINT does by default.
+            let _ = signal_hook::low_level::emulate_default_handler(SIGINT);
+        }
+    }
+}

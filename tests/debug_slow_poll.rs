@@ -1,0 +1,123 @@
+//! Debug mode: polls slower than `slow_poll_threshold` are reported on stderr (asyncio's
+//! "Executing <Task ...> took 0.030 seconds" in debug mode). Each scenario runs in a child
+//! process so that its stderr can be read.
+
+mod observe_util;
+
+use std::time::Duration;
+
+use observe_util::{is_child, run_child, stderr_of};
+use tinyloop::Loop;
+
+fn debug_loop() -> Loop {
+    Loop::builder()
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(10))
+        .build()
+        .unwrap()
+}
+
+/// The duration in "ran <duration> in one poll", parsed back.
+fn reported_durations(stderr: &str) -> Vec<Duration> {
+    stderr
+        .lines()
+        .filter_map(|line| {
+            let rest = line.split(" ran ").nth(1)?;
+            let text = rest.split(" in one poll").next()?;
+            let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+                (ms, 1e-3)
+            } else if let Some(us) = text.strip_suffix("µs") {
+                (us, 1e-6)
+            } else {
+                (text.strip_suffix('s')?, 1.0)
+            };
+            Some(Duration::from_secs_f64(number.parse::<f64>().ok()? * scale))
+        })
+        .collect()
+}
+
+#[test]
+fn a_slow_task_poll_is_reported_with_name_location_and_duration() {
+    const NAME: &str = "a_slow_task_poll_is_reported_with_name_location_and_duration";
+    if is_child(NAME) {
+        debug_loop().block_on(async {
+            let slow = tinyloop::spawn_named("slowpoke", async {
+                std::thread::sleep(Duration::from_millis(30));
+            });
+            let quick = tinyloop::spawn_named("quick", async {});
+            slow.await.unwrap();
+            quick.await.unwrap();
+        });
+        return;
+    }
+    let out = run_child(NAME);
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("tinyloop debug:"))
+        .collect();
+    assert_eq!(
+        reports.len(),
+        1,
+        "only the slow poll is reported:\n{stderr}"
+    );
+    let report = reports[0];
+    assert!(report.contains("task 'slowpoke'"), "{report}");
+    assert!(
+        report.contains(&format!("spawned at {}:", file!())),
+        "{report}"
+    );
+    assert!(report.contains("slow_poll_threshold of 10ms"), "{report}");
+    let took = reported_durations(report);
+    assert_eq!(took.len(), 1, "{report}");
+    assert!(took[0] >= Duration::from_millis(30), "{report}");
+}
+
+#[test]
+fn a_slow_main_future_and_a_slow_callback_are_reported() {
+    const NAME: &str = "a_slow_main_future_and_a_slow_callback_are_reported";
+    if is_child(NAME) {
+        debug_loop().block_on(async {
+            tinyloop::call_soon(|| std::thread::sleep(Duration::from_millis(20)));
+            tinyloop::yield_now().await; // the callback runs in this turn
+            std::thread::sleep(Duration::from_millis(20)); // the main future blocks
+        });
+        return;
+    }
+    let out = run_child(NAME);
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let callback = stderr
+        .lines()
+        .find(|l| l.contains("a callback (scheduled at"))
+        .unwrap_or_else(|| panic!("no callback report in:\n{stderr}"));
+    assert!(callback.contains(file!()), "{callback}");
+    let main = stderr
+        .lines()
+        .find(|l| l.contains("the main future (given to block_on at"))
+        .unwrap_or_else(|| panic!("no main future report in:\n{stderr}"));
+    assert!(main.contains(file!()), "{main}");
+    assert!(reported_durations(main)[0] >= Duration::from_millis(20));
+}
+
+#[test]
+fn without_debug_mode_nothing_is_reported() {
+    const NAME: &str = "without_debug_mode_nothing_is_reported";
+    if is_child(NAME) {
+        let lp = Loop::builder()
+            .slow_poll_threshold(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        lp.block_on(async {
+            tinyloop::spawn(async { std::thread::sleep(Duration::from_millis(5)) })
+                .await
+                .unwrap();
+        });
+        return;
+    }
+    let out = run_child(NAME);
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("tinyloop debug"), "{stderr}");
+}
