@@ -220,8 +220,9 @@ impl Runtime {
                     }
                     thread::park_timeout(deadline - now);
                 }
-                // No timers, nothing ready: only another thread can wake us now. (With no
-                // other thread, that is a deadlock: asyncio would hang the same way.)
+                // No timers, nothing ready: only another thread can wake us now. With no
+                // other thread that is a deadlock, and we hang, as asyncio would; tinyloop
+                // notices and reports it instead (`src/runtime/deadlock.rs`).
                 None => thread::park(),
             }
         }
