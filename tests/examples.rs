@@ -332,3 +332,32 @@ fn api_client_speed_ups_are_real() {
         "{out}"
     );
 }
+
+#[test]
+fn echo_server_serves_its_own_clients() {
+    let out = run_example("echo_server", &["--self-test"]);
+    assert!(
+        line(&out, "self-test passed").contains("3 clients echoed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn http_server_answers_keep_alive_and_pipelined_requests() {
+    let out = run_example("http_server", &["--self-test"]);
+    assert!(
+        line(&out, "self-test passed").contains("pipelined"),
+        "{out}"
+    );
+}
+
+#[test]
+fn timeline_draws_the_three_tutorial_tasks() {
+    let out = run_example("timeline", &[]);
+    for task in ["A", "B", "C"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(task)),
+            "no row for task {task} in:\n{out}"
+        );
+    }
+}
