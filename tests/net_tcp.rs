@@ -383,3 +383,28 @@ fn data_and_fin_in_one_edge_then_eof() {
         assert_eq!(eof.expect("EOF must not wait for another edge").unwrap(), 0);
     });
 }
+
+#[test]
+fn the_task_dump_says_what_a_socket_task_waits_on() {
+    tinyloop::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let reader = tinyloop::spawn_named("reader", async move {
+            let mut buf = [0; 8];
+            server.read(&mut buf).await
+        });
+        let accepter =
+            tinyloop::spawn_named(
+                "accepter",
+                async move { listener.accept().await.map(|_| ()) },
+            );
+        tinyloop::sleep(Duration::from_millis(5)).await;
+        let dump = tinyloop::dump_tasks();
+        assert!(dump.contains("TcpStream read"), "{dump}");
+        assert!(dump.contains("TcpListener accept"), "{dump}");
+        reader.cancel();
+        accepter.cancel();
+    });
+}

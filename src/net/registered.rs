@@ -15,8 +15,9 @@
 //!   the reactor.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
@@ -24,6 +25,7 @@ use mio::event::Source;
 use mio::Interest;
 
 use crate::runtime::core::Core;
+use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::reactor::{Direction, Registration, WaiterId};
 
 /// A mio source and its place in the reactor. `S` is last so that `Registered<TcpStream>`
@@ -48,16 +50,25 @@ impl<S: Source + ?Sized> Registered<S> {
     }
 
     /// Runs `op` in direction `dir` until it completes, waiting for readiness as needed.
-    pub(crate) async fn async_io<R>(
+    pub(crate) fn async_io<R, Op>(
         &self,
         dir: Direction,
-        op: impl FnMut(&S) -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.async_io_drained(dir, op, |_| false).await
+        op: Op,
+    ) -> IoFuture<'_, S, Op, fn(&R) -> bool>
+    where
+        Op: FnMut(&S) -> io::Result<R>,
+    {
+        IoFuture {
+            io: self,
+            dir,
+            ticket: None,
+            op,
+            drained: never_drained::<R>,
+        }
     }
 
-    /// One poll of a byte transfer of `len` bytes: as `poll_io`, and a short transfer
-    /// clears readiness at once (the socket is drained, or its send buffer full).
+    /// One poll of a byte transfer of `len` bytes: as `async_io`'s poll, and a short
+    /// transfer clears readiness at once (the socket is drained, or its send buffer full).
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
@@ -65,36 +76,105 @@ impl<S: Source + ?Sized> Registered<S> {
         len: usize,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.reg
-            .poll_io(cx, dir, None, || op(&self.io), |&n| n > 0 && n < len)
+        let polled = self
+            .reg
+            .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+        }
+        polled
     }
 
     /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
-    pub(crate) async fn transfer(
+    pub(crate) fn transfer<Op>(
         &self,
         dir: Direction,
         len: usize,
-        op: impl FnMut(&S) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        self.async_io_drained(dir, op, |&n| n > 0 && n < len).await
-    }
-
-    async fn async_io_drained<R>(
-        &self,
-        dir: Direction,
-        mut op: impl FnMut(&S) -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
-    ) -> io::Result<R> {
-        let mut waiting = Waiting {
-            reg: &self.reg,
+        op: Op,
+    ) -> IoFuture<'_, S, Op, impl Fn(&usize) -> bool>
+    where
+        Op: FnMut(&S) -> io::Result<usize>,
+    {
+        IoFuture {
+            io: self,
             dir,
             ticket: None,
-        };
-        poll_fn(|cx| {
-            let ticket = Some(&mut waiting.ticket);
-            self.reg.poll_io(cx, dir, ticket, || op(&self.io), &drained)
-        })
-        .await
+            op,
+            drained: move |&n: &usize| short(n, len),
+        }
+    }
+}
+
+fn never_drained<R>(_: &R) -> bool {
+    false
+}
+
+/// A transfer that moved some but not all bytes found the socket drained (or full).
+fn short(n: usize, len: usize) -> bool {
+    n > 0 && n < len
+}
+
+/// The future of one socket operation: `op` retried until done, parking in between.
+///
+/// It keeps the ticket of its parked waker and takes the waker back out when dropped
+/// mid-wait (cancelled, timed out), so an abandoned wait leaves nothing in the reactor.
+/// One flat struct rather than nested `async fn`s keeps a pending read small (it lives in
+/// every idle connection's task).
+pub(crate) struct IoFuture<'a, S: Source + ?Sized, Op, D> {
+    io: &'a Registered<S>,
+    dir: Direction,
+    ticket: WaiterId,
+    op: Op,
+    drained: D,
+}
+
+impl<S, R, Op, D> Future for IoFuture<'_, S, Op, D>
+where
+    S: Source + ?Sized,
+    Op: FnMut(&S) -> io::Result<R> + Unpin,
+    D: Fn(&R) -> bool + Unpin,
+{
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        let (io, op) = (this.io, &mut this.op);
+        let ticket = Some(&mut this.ticket);
+        let polled = io
+            .reg
+            .poll_io(cx, this.dir, ticket, || op(&io.io), &this.drained);
+        if polled.is_pending() {
+            note_wait(WaitOn::Prim(prim_for::<S>(this.dir)));
+        }
+        polled
+    }
+}
+
+/// What the task dump says a socket waits on, from the mio type and the direction (only
+/// looked at on the way to `Pending`).
+fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
+    let ty = std::any::type_name::<S>();
+    let read = matches!(dir, Direction::Read);
+    match (
+        ty.contains("Unix"),
+        ty.contains("Listener"),
+        ty.contains("Udp"),
+        read,
+    ) {
+        (_, _, true, true) => Prim::UdpRecv,
+        (_, _, true, false) => Prim::UdpSend,
+        (true, true, _, _) => Prim::UnixAccept,
+        (true, false, _, true) => Prim::UnixRead,
+        (true, false, _, false) => Prim::UnixWrite,
+        (false, true, _, _) => Prim::TcpAccept,
+        (false, false, _, true) => Prim::TcpRead,
+        (false, false, _, false) => Prim::TcpWrite,
+    }
+}
+
+impl<S: Source + ?Sized, Op, D> Drop for IoFuture<'_, S, Op, D> {
+    fn drop(&mut self) {
+        self.io.reg.forget(self.dir, self.ticket);
     }
 }
 
@@ -107,18 +187,5 @@ impl<S: Source + ?Sized> Drop for Registered<S> {
 impl<S: Source + ?Sized> fmt::Debug for Registered<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.reg, f)
-    }
-}
-
-/// A pending `async_io`: takes its parked waker back out of the reactor when dropped.
-struct Waiting<'a> {
-    reg: &'a Registration,
-    dir: Direction,
-    ticket: WaiterId,
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.reg.forget(self.dir, self.ticket);
     }
 }

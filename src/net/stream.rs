@@ -16,6 +16,7 @@
 //! raising `SIGPIPE`. (Vectored writes would use `writev`, which has no such flag, so this
 //! engine does not offer them.)
 
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::task::{Context, Poll};
@@ -71,10 +72,12 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_some(buf))
     }
 
-    pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
         let len = buf.len();
-        self.transfer(Direction::Read, len, |s| s.read_some(buf))
-            .await
+        self.transfer(Direction::Read, len, move |s| s.read_some(buf))
     }
 
     pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -87,9 +90,11 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         Ok(())
     }
 
-    pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.transfer(Direction::Write, buf.len(), |s| s.write_some(buf))
-            .await
+    pub(crate) fn write<'a>(
+        &'a self,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.transfer(Direction::Write, buf.len(), move |s| s.write_some(buf))
     }
 
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
@@ -133,8 +138,11 @@ macro_rules! stream_read_methods {
         /// asyncio: `StreamReader.read(n)`. Cancel-safe: if the future is dropped, no
         /// bytes were taken from the socket.
         #[doc(alias = "recv")]
-        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.io().read(buf).await
+        pub fn read<'io>(
+            &'io mut self,
+            buf: &'io mut [u8],
+        ) -> impl std::future::Future<Output = std::io::Result<usize>> + 'io {
+            self.io().read(buf)
         }
 
         /// Reads exactly `buf.len()` bytes; the stream ending first is an
@@ -158,8 +166,11 @@ macro_rules! stream_write_methods {
         ///
         /// asyncio: `transport.write(data)` without the transport's hidden buffer.
         #[doc(alias = "send")]
-        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.io().write(buf).await
+        pub fn write<'io>(
+            &'io mut self,
+            buf: &'io [u8],
+        ) -> impl std::future::Future<Output = std::io::Result<usize>> + 'io {
+            self.io().write(buf)
         }
 
         /// Writes all of `buf`, waiting for the socket as often as needed.

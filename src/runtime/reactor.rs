@@ -216,6 +216,10 @@ impl ScheduledIo {
                     }
                     None => 0,
                 };
+                if waiters.list.capacity() == 0 {
+                    // Usually one waiter per direction: don't let Vec round up to four.
+                    waiters.list.reserve_exact(1);
+                }
                 waiters.list.push((id, waker.clone()));
                 self.parked.set(self.parked.get() + 1);
             }

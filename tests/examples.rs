@@ -1,0 +1,363 @@
+//! Every example runs, and says what its lesson promises.
+//!
+//! Examples are not exposed to tests as `CARGO_BIN_EXE_*`, so the first test to get here
+//! builds them all with `cargo build --examples` (a no-op when `cargo test` already built
+//! them) and then runs the binaries from `target/<profile>/examples/`, with `--scale 0.05`
+//! where an example takes it, so the whole file runs in a few seconds once built.
+//!
+//! Timings: a handful of checks compare two measured durations (async vs sync, concurrent vs
+//! sequential), because showing that difference is the point of those lessons. Each such
+//! check compares durations that differ by a factor of 3 to 5 *by construction* (sleeps and
+//! mock latencies, never CPU work), and allows a wide margin; the one check with a tight
+//! margin (5 concurrent calls at least 4x faster) is retried once to ride out a busy machine.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// `target/<profile>/examples`, next to this test binary's `target/<profile>/deps`.
+fn examples_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps")
+        .join("examples")
+}
+
+fn build_examples() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile_dir = examples_dir()
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .expect("target/<profile> has a name");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .args(["build", "--examples", "--quiet"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The dev profile builds into target/debug; every other profile into its own name.
+        if profile_dir != "debug" {
+            cargo.args(["--profile", &profile_dir]);
+        }
+        let status = cargo.status().expect("cargo runs");
+        assert!(status.success(), "`cargo build --examples` failed");
+    });
+}
+
+/// Runs example `name` with `args`; returns its stdout, after checking it exited cleanly.
+fn run_example(name: &str, args: &[&str]) -> String {
+    build_examples();
+    let path = examples_dir().join(name);
+    let output = Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", path.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "example {name} failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
+/// The line starting with `prefix` (after leading spaces); panics with the output if none.
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{out}"))
+}
+
+/// The number right after `marker` in `text`, e.g. `number_after("total 1.5 s", "total ")`.
+fn number_after(text: &str, marker: &str) -> f64 {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in {text:?}"))
+        + marker.len();
+    let digits: String = text[at..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {marker:?} in {text:?}"))
+}
+
+const FAST: &[&str] = &["--scale", "0.05"];
+
+#[test]
+fn sync_vs_async_async_takes_a_third_of_sync() {
+    let out = run_example("sync_vs_async", FAST);
+    let sync = number_after(line(&out, "sync total:"), "sync total:");
+    let asynchronous = number_after(line(&out, "async total:"), "async total:");
+    assert!(
+        sync >= 0.15,
+        "three 50 ms blocking sleeps take at least 150 ms:\n{out}"
+    );
+    let ratio = asynchronous / sync;
+    assert!(
+        (0.2..=0.5).contains(&ratio),
+        "async should take about 1/3 of sync, took {ratio:.2} of it:\n{out}"
+    );
+    // All three start before any finishes.
+    let a_done = out.find("[async] Task A finished").unwrap();
+    assert!(
+        out.find("[async] Task C started").unwrap() < a_done,
+        "{out}"
+    );
+}
+
+#[test]
+fn create_task_starts_tasks_at_the_first_await() {
+    let out = run_example("create_task", FAST);
+    assert!(out.contains("Hello\nWorld\nDone\n"), "{out}");
+    let waiting = out.find("tasks started, waiting...").unwrap();
+    let first_fetch = out.find("fetching data from Database A").unwrap();
+    assert!(
+        waiting < first_fetch,
+        "spawned tasks start at main's first await:\n{out}"
+    );
+    line(
+        &out,
+        "results: Database A_data, Database B_data, API-C_data",
+    );
+    assert!(
+        line(&out, "nested tinyloop::run panicked:").contains("already running"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sequential_vs_concurrent_only_spawn_and_gather_overlap() {
+    let out = run_example("sequential_vs_concurrent", FAST);
+    let time = |label: &str| {
+        let l = line(&out, label);
+        number_after(&l[label.len()..], "")
+    };
+    let bad = time("bad: await one by one");
+    let good = time("good: spawn all, then await");
+    let better = time("better: gather");
+    let trap = time("trap: build futures, await in loop");
+    assert!(
+        bad >= 0.075 && trap >= 0.075,
+        "three sequential 25 ms waits (halved 1 s, x 0.05):\n{out}"
+    );
+    assert!(bad > 2.0 * good && bad > 2.0 * better, "{out}");
+    assert!(trap > 2.0 * better, "{out}");
+}
+
+#[test]
+fn timeouts_and_errors_keeps_partial_results() {
+    let out = run_example("timeouts_and_errors", FAST);
+    assert!(out.contains("slow API: cancelled after"), "{out}");
+    line(&out, "-> Some(\"default_value\")");
+    line(
+        &out,
+        "API call failed: the API answered with an error: HTTP 503",
+    );
+    line(
+        &out,
+        "results: [Ok(\"API-A_data\"), Err(TimeoutError), Ok(\"API-C_data\")]",
+    );
+    line(&out, "kept 2 of 3: [\"API-A_data\", \"API-C_data\"]");
+    assert!(
+        out.contains("API-A: cancelled") && out.contains("API-D: cancelled"),
+        "{out}"
+    );
+    line(&out, "try_gather failed after");
+}
+
+#[test]
+fn gather_wait_as_completed_orders() {
+    let out = run_example("gather_wait_as_completed", FAST);
+    line(
+        &out,
+        "gather order: [\"source 1_data\", \"source 2_data\", \"source 3_data\"]",
+    );
+    line(
+        &out,
+        "FirstCompleted: the fastest task returned Ok(\"source 0_data\")",
+    );
+    line(&out, "4 tasks are still pending");
+    assert!(
+        line(&out, "FirstException:").ends_with("with 3 done, 1 pending"),
+        "{out}"
+    );
+    line(&out, "failed: source 3 refused the request");
+    assert!(
+        line(&out, "AllCompleted:").ends_with("with 1 done, 0 pending"),
+        "{out}"
+    );
+    let inputs: Vec<f64> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("received "))
+        .map(|l| number_after(l, "(input #"))
+        .collect();
+    assert_eq!(inputs, vec![4.0, 3.0, 2.0, 1.0, 0.0], "{out}");
+    assert!(out.contains("qwen   [first, shown to the user]"), "{out}");
+    line(&out, "the 2 slower calls were cancelled");
+    line(&out, "a child failed: knowledge base offline");
+    line(&out, "so the slow sibling was cancelled");
+}
+
+#[test]
+fn producer_consumer_finishes_all_20_tasks() {
+    let out = run_example("producer_consumer", FAST);
+    let stop = line(&out, "stop signals: all");
+    assert!(stop.starts_with("stop signals: all 20 tasks done"), "{out}");
+    assert!(stop.contains("results queue holds 20"), "{out}");
+    assert_eq!(out.matches("produced task_").count(), 20, "{out}");
+    assert!(
+        line(&out, "shutdown: all").starts_with("shutdown: all 20 tasks done"),
+        "{out}"
+    );
+    assert!(out.contains("(back-pressure)"), "{out}");
+}
+
+#[test]
+fn semaphore_caps_concurrency_at_5() {
+    let out = run_example("semaphore_rate_limit", FAST);
+    let limited = line(&out, "with Semaphore(5):");
+    assert!(limited.contains("100 requests"), "{out}");
+    assert_eq!(
+        number_after(limited, "max concurrency observed:"),
+        5.0,
+        "{out}"
+    );
+    let unlimited = line(&out, "without it:");
+    assert_eq!(
+        number_after(unlimited, "max concurrency observed:"),
+        100.0,
+        "{out}"
+    );
+    assert!(
+        out.contains("Semaphore { permits: 0, waiters: 95 }"),
+        "{out}"
+    );
+}
+
+#[test]
+fn lock_counter_is_100() {
+    let out = run_example("lock_counter", FAST);
+    line(&out, "with Lock: counter = 100 (expected 100)");
+    let lost = number_after(line(&out, "without a lock:"), "counter =");
+    assert!(lost < 100.0, "without the lock, updates are lost:\n{out}");
+}
+
+#[test]
+fn dos_and_donts_shows_the_cost_of_blocking() {
+    let out = run_example("dos_and_donts", FAST);
+    let total = |label: &str| number_after(line(&out, label), "total");
+    let gap = |label: &str| number_after(line(&out, label), "longest gap");
+    let blocking = total("blocking: std::thread::sleep");
+    let nonblocking = total("async: tinyloop::sleep().await");
+    let threaded = total("to_thread: blocking on a worker");
+    // Three blocking 25 ms sleeps in a row take at least 75 ms, and stall the heartbeat as long.
+    assert!(blocking >= 0.075, "{out}");
+    assert!(gap("blocking: std::thread::sleep") >= 0.075, "{out}");
+    assert!(nonblocking < blocking && threaded < blocking, "{out}");
+    line(&out, "without .await: waited");
+    assert!(
+        line(&out, "without .await:").ends_with("send_reminder ran 0 times"),
+        "{out}"
+    );
+    line(&out, "with .await: send_reminder ran 1 time");
+    line(&out, "cleaning up resources...");
+    line(&out, "worker ended: cancelled");
+}
+
+#[test]
+fn mini_loop_runs_three_tasks_in_the_time_of_one() {
+    let out = run_example("mini_loop", FAST);
+    line(
+        &out,
+        "results: [\"Task A result\", \"Task B result\", \"Task C result\"]",
+    );
+    let total = number_after(line(&out, "mini_loop total:"), "mini_loop total:");
+    assert!(
+        (0.05..0.125).contains(&total),
+        "three 50 ms sleeps at once take about 50 ms:\n{out}"
+    );
+}
+
+/// The `| scenario | sequential | concurrent | speed-up |` row for `scenario`, as numbers.
+fn table_row(out: &str, scenario: &str) -> (f64, f64) {
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&format!("| {scenario} ")))
+        .unwrap_or_else(|| panic!("no table row {scenario:?} in:\n{out}"));
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    (number_after(cells[2], ""), number_after(cells[3], ""))
+}
+
+#[test]
+fn api_client_speed_ups_are_real() {
+    let args = ["--latency-ms", "100", "--requests", "10"];
+    let mut out = run_example("api_client", &args);
+    let (seq, con) = table_row(&out, "5 API calls");
+    if seq / con < 4.0 {
+        // A busy machine can stretch one measurement; a real regression fails twice.
+        out = run_example("api_client", &args);
+    }
+    let (seq, con) = table_row(&out, "5 API calls");
+    assert!(
+        seq / con >= 4.0,
+        "5 concurrent calls should be at least 4x faster than 5 sequential ones:\n{out}"
+    );
+    let (seq, con) = table_row(&out, "10 API calls");
+    assert!(seq / con >= 4.0, "{out}");
+    let (seq, con) = table_row(&out, "1 API call");
+    assert!(
+        seq >= 0.1 && con >= 0.1,
+        "one call takes the mock's 100 ms:\n{out}"
+    );
+    let (seq, con) = table_row(&out, "mixed: 3 retrievals + LLM + 3 tools + summary");
+    assert!(con < seq, "{out}");
+
+    // The flaky server's story is fixed by its hash: retries after a 500 and after a timeout,
+    // one prompt that gives up, and a 400 that is never retried.
+    assert!(out.contains("ok     [500, 200]"), "{out}");
+    assert!(out.contains("ok     [timeout, 200]"), "{out}");
+    assert!(out.contains("failed [500, 500, 500]"), "{out}");
+    assert!(out.contains("failed [400]"), "{out}");
+    let batch = line(&out, "batch:");
+    assert!(batch.starts_with("batch: 9 of 11 ok, 2 failed"), "{out}");
+    assert!(
+        batch.ends_with("at most 5 requests were in flight (limit 5)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn echo_server_serves_its_own_clients() {
+    let out = run_example("echo_server", &["--self-test"]);
+    assert!(
+        line(&out, "self-test passed").contains("3 clients echoed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn http_server_answers_keep_alive_and_pipelined_requests() {
+    let out = run_example("http_server", &["--self-test"]);
+    assert!(
+        line(&out, "self-test passed").contains("pipelined"),
+        "{out}"
+    );
+}
+
+#[test]
+fn timeline_draws_the_three_tutorial_tasks() {
+    let out = run_example("timeline", &[]);
+    for task in ["A", "B", "C"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(task)),
+            "no row for task {task} in:\n{out}"
+        );
+    }
+}
