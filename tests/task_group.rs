@@ -1,31 +1,13 @@
 //! `TaskGroup` (asyncio's `test_taskgroups.py`).
 
+mod util;
+use util::{ms, vrun as block_on, DropCount};
+
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
-use tinyloop::{now, sleep, timeout, yield_now, ChildError, JoinError, Loop, TaskGroup};
-
-fn block_on<F: Future>(fut: F) -> F::Output {
-    Loop::builder()
-        .virtual_time(true)
-        .build()
-        .unwrap()
-        .block_on(fut)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
+use tinyloop::{now, sleep, timeout, yield_now, ChildError, JoinError, TaskGroup};
 
 /// A child that sleeps `n` ms holding a drop guard, then returns `r`.
 fn sleeper<E: 'static>(

@@ -1,34 +1,16 @@
 //! `as_completed` (asyncio's `test_tasks.py`, the as_completed tests).
 
+mod util;
+use util::{ms, vrun as block_on, DropCount};
+
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_core::Stream;
-use tinyloop::{as_completed, now, sleep, spawn, timeout, JoinError, Loop};
-
-fn block_on<F: Future>(fut: F) -> F::Output {
-    Loop::builder()
-        .virtual_time(true)
-        .build()
-        .unwrap()
-        .block_on(fut)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
+use tinyloop::{as_completed, now, sleep, spawn, timeout, JoinError};
 
 #[test]
 fn yields_input_index_and_output_in_completion_order() {

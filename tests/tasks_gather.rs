@@ -1,5 +1,8 @@
 //! `gather`, `try_gather` and their macros (asyncio's `test_tasks.py`, the gather tests).
 
+mod util;
+use util::{ms, vrun as block_on, DropCount};
+
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -11,27 +14,7 @@ use std::time::Duration;
 
 use tinyloop::{gather, now, sleep, timeout, try_gather, yield_now, Loop};
 
-fn block_on<F: Future>(fut: F) -> F::Output {
-    Loop::builder()
-        .virtual_time(true)
-        .build()
-        .unwrap()
-        .block_on(fut)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
 /// Counts its drops into a shared cell.
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
 /// Wraps a future and counts how often it is polled.
 struct CountPolls<F> {
     inner: Pin<Box<F>>,

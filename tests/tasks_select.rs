@@ -1,34 +1,15 @@
 //! `select`, `select_all`, `shield`, and `timeout` racing its inner future.
 
+mod util;
+use util::{ms, vrun as block_on, DropCount};
+
 use std::cell::Cell;
 use std::future::{pending, ready, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tinyloop::{
-    now, select, select_all, shield, sleep, timeout, yield_now, Either, JoinError, Loop,
-};
-
-fn block_on<F: Future>(fut: F) -> F::Output {
-    Loop::builder()
-        .virtual_time(true)
-        .build()
-        .unwrap()
-        .block_on(fut)
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-struct DropCount(Rc<Cell<usize>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
+use tinyloop::{now, select, select_all, shield, sleep, timeout, yield_now, Either, JoinError};
 
 #[test]
 fn select_polls_a_first() {

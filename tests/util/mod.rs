@@ -25,6 +25,15 @@ use std::time::{Duration, Instant};
 
 use tinyloop::Loop;
 
+/// Counts how many times it was dropped (share the counter among several guards).
+pub struct DropCount(pub Rc<Cell<usize>>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
 /// `Duration::from_millis`, shorter.
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
