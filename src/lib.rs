@@ -37,6 +37,16 @@
 //! | `asyncio.all_tasks()`            | [`all_tasks`], [`dump_tasks`]              |
 //! | `loop.set_debug(True)`           | [`LoopBuilder::debug`]                     |
 //! | `loop.add_signal_handler(SIGINT)`| [`signal::ctrl_c`]                         |
+//! | `asyncio.gather(*aws)`           | [`gather()`], [`gather!`], [`try_gather()`] |
+//! | `asyncio.wait(..., return_when)` | [`wait`], [`wait_timeout`], [`ReturnWhen`] |
+//! | `asyncio.as_completed(aws)`      | [`as_completed`] (a `Stream`)              |
+//! | `asyncio.shield(aw)`             | [`shield`]                                 |
+//! | `asyncio.TaskGroup()`            | [`TaskGroup`]                              |
+//! | `asyncio.Semaphore`, `Lock`      | [`Semaphore`], [`Lock`]                    |
+//! | `Event`, `Condition`, `Barrier`  | [`Event`], [`Condition`], [`Barrier`]      |
+//! | `asyncio.Queue` (+ Lifo, Priority)| [`Queue`], [`LifoQueue`], [`PriorityQueue`] |
+//! | `open_connection`, `start_server`| [`TcpStream::connect`], [`TcpListener`]    |
+//! | `StreamReader.readline`          | [`BufReader::read_line`]                   |
 //!
 //! ## Where to read what
 //!
@@ -45,6 +55,9 @@
 //! * `runtime/waker.rs`: how a wake-up, from this thread or another, finds the loop.
 //! * `runtime/wheel/`: the hierarchical timer wheel.
 //! * `time/`: sleep, timeouts, callbacks on top of the wheel.
+//! * `runtime/reactor.rs`, `net/`, `io/`: readiness I/O on mio, sockets, buffered streams.
+//! * `sync/`: the locks and queues, all on one waiter list (`sync/waiters.rs`).
+//! * `task/`: gather, wait, as_completed, select, shield (on `task/ready_set.rs`), TaskGroup.
 //! * `debug.rs`, `trace.rs`, `signal.rs`: the task dump, deadlock reports, the event trace
 //!   and its timeline, Ctrl-C; their machinery is in `runtime/observe.rs`, `deadlock.rs`,
 //!   `trace.rs` and `signals.rs`.
