@@ -29,6 +29,7 @@
 //! Unlike asyncio, [`try_gather`] also drops the other children when one fails: in asyncio
 //! they keep running, unobserved, which is a classic source of leaked work.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -61,68 +62,107 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let children: Vec<_> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let outputs = children.iter().map(|_| None).collect();
     Gather {
-        set: ReadySet::new(children.len()),
-        remaining: children.len(),
-        children,
-        outputs,
-        finished: false,
+        inner: Children::new(futs),
     }
 }
 
 /// The future returned by [`gather`]: resolves to every child's output, in input order.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Gather<F: Future> {
-    /// `None` once the child has finished (and been dropped).
-    children: Vec<Option<Pin<Box<F>>>>,
-    outputs: Vec<Option<F::Output>>,
-    set: ReadySet,
-    remaining: usize,
-    finished: bool,
+    inner: Children<F, F::Output>,
 }
-
-// The children are boxed, and nothing is ever pinned in place inside `Gather` itself.
-impl<F: Future> Unpin for Gather<F> {}
 
 impl<F: Future> Future for Gather<F> {
     type Output = Vec<F::Output>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        assert!(!this.finished, "`Gather` polled after it completed");
-        let children = &mut this.children;
-        let outputs = &mut this.outputs;
-        let remaining = &mut this.remaining;
-        let _: Option<()> = this.set.poll_woken(cx, |i, child_cx| {
+        match self.inner.poll("Gather", cx, Ok::<_, Infallible>) {
+            Poll::Ready(Ok(outputs)) => Poll::Ready(outputs),
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The engine shared by [`Gather`] and [`TryGather`]: the boxed children, their outputs
+/// in input order, and the ready list that says which children to poll.
+struct Children<F, T> {
+    /// `None` once the child has finished (and been dropped).
+    children: Vec<Option<Pin<Box<F>>>>,
+    outputs: Vec<Option<T>>,
+    set: ReadySet,
+    remaining: usize,
+    finished: bool,
+}
+
+// The children are boxed, and nothing is ever pinned in place inside `Children` itself.
+impl<F, T> Unpin for Children<F, T> {}
+
+impl<F: Future, T> Children<F, T> {
+    fn new(futs: impl IntoIterator<Item = F>) -> Self {
+        let children: Vec<_> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
+        let outputs = children.iter().map(|_| None).collect();
+        Children {
+            set: ReadySet::new(children.len()),
+            remaining: children.len(),
+            children,
+            outputs,
+            finished: false,
+        }
+    }
+
+    /// Polls the woken children. `split` turns a child's output into a value to keep or an
+    /// error that ends the whole thing at once (the other children are dropped first).
+    fn poll<E>(
+        &mut self,
+        name: &str,
+        cx: &mut Context<'_>,
+        mut split: impl FnMut(F::Output) -> Result<T, E>,
+    ) -> Poll<Result<Vec<T>, E>> {
+        assert!(!self.finished, "`{name}` polled after it completed");
+        let children = &mut self.children;
+        let outputs = &mut self.outputs;
+        let remaining = &mut self.remaining;
+        let failed = self.set.poll_woken(cx, |i, child_cx| {
             let child = children[i].as_mut()?;
-            if let Poll::Ready(out) = child.as_mut().poll(child_cx) {
-                children[i] = None;
-                outputs[i] = Some(out);
-                *remaining -= 1;
+            let Poll::Ready(out) = child.as_mut().poll(child_cx) else {
+                return None;
+            };
+            children[i] = None;
+            match split(out) {
+                Ok(value) => {
+                    outputs[i] = Some(value);
+                    *remaining -= 1;
+                    None
+                }
+                Err(err) => Some(err),
             }
-            None
         });
-        if this.remaining > 0 {
+        if let Some(err) = failed {
+            self.finished = true;
+            // Drop the losers now, so their destructors have run when the caller sees the error.
+            self.children = Vec::new();
+            self.outputs = Vec::new();
+            return Poll::Ready(Err(err));
+        }
+        if self.remaining > 0 {
             return Poll::Pending;
         }
-        this.finished = true;
-        let outputs = std::mem::take(&mut this.outputs);
-        Poll::Ready(
-            outputs
-                .into_iter()
-                .map(|out| out.expect("every child of a finished gather has an output"))
-                .collect(),
-        )
+        self.finished = true;
+        let outputs = std::mem::take(&mut self.outputs);
+        Poll::Ready(Ok(outputs
+            .into_iter()
+            .map(|out| out.expect("every child of a finished gather has an output"))
+            .collect()))
     }
 }
 
 impl<F: Future> fmt::Debug for Gather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
-            .field("children", &self.set.len())
-            .field("pending", &self.remaining)
+            .field("children", &self.inner.set.len())
+            .field("pending", &self.inner.remaining)
             .finish()
     }
 }
@@ -146,14 +186,8 @@ where
     I: IntoIterator,
     I::Item: Future<Output = Result<T, E>>,
 {
-    let children: Vec<_> = futs.into_iter().map(|f| Some(Box::pin(f))).collect();
-    let outputs = children.iter().map(|_| None).collect();
     TryGather {
-        set: ReadySet::new(children.len()),
-        remaining: children.len(),
-        children,
-        outputs,
-        finished: false,
+        inner: Children::new(futs),
     }
 }
 
@@ -163,14 +197,8 @@ pub struct TryGather<F, T, E>
 where
     F: Future<Output = Result<T, E>>,
 {
-    children: Vec<Option<Pin<Box<F>>>>,
-    outputs: Vec<Option<T>>,
-    set: ReadySet,
-    remaining: usize,
-    finished: bool,
+    inner: Children<F, T>,
 }
-
-impl<F, T, E> Unpin for TryGather<F, T, E> where F: Future<Output = Result<T, E>> {}
 
 impl<F, T, E> Future for TryGather<F, T, E>
 where
@@ -179,40 +207,7 @@ where
     type Output = Result<Vec<T>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        assert!(!this.finished, "`TryGather` polled after it completed");
-        let children = &mut this.children;
-        let outputs = &mut this.outputs;
-        let remaining = &mut this.remaining;
-        let failed = this.set.poll_woken(cx, |i, child_cx| {
-            let child = children[i].as_mut()?;
-            match child.as_mut().poll(child_cx) {
-                Poll::Pending => None,
-                Poll::Ready(Ok(out)) => {
-                    children[i] = None;
-                    outputs[i] = Some(out);
-                    *remaining -= 1;
-                    None
-                }
-                Poll::Ready(Err(err)) => Some(err),
-            }
-        });
-        if let Some(err) = failed {
-            this.finished = true;
-            // Drop the losers now, so their destructors have run when the caller sees the error.
-            this.children = Vec::new();
-            this.outputs = Vec::new();
-            return Poll::Ready(Err(err));
-        }
-        if this.remaining > 0 {
-            return Poll::Pending;
-        }
-        this.finished = true;
-        let outputs = std::mem::take(&mut this.outputs);
-        Poll::Ready(Ok(outputs
-            .into_iter()
-            .map(|out| out.expect("every child of a finished try_gather has an output"))
-            .collect()))
+        self.inner.poll("TryGather", cx, |out| out)
     }
 }
 
@@ -222,8 +217,8 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryGather")
-            .field("children", &self.set.len())
-            .field("pending", &self.remaining)
+            .field("children", &self.inner.set.len())
+            .field("pending", &self.inner.remaining)
             .finish()
     }
 }
