@@ -17,7 +17,7 @@ fn main() {
     let lock_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock");
     println!("cargo:rerun-if-changed={lock_path}");
     let lock = std::fs::read_to_string(lock_path).unwrap_or_default();
-    let versions: Vec<String> = ["tokio", "async-executor", "async-io"]
+    let versions: Vec<String> = ["tokio", "async-executor", "async-io", "futures-executor"]
         .iter()
         .map(|name| format!("{name} {}", locked_version(&lock, name)))
         .collect();

@@ -11,7 +11,8 @@ pub fn describe() -> Vec<String> {
         format!("machine: {cores} CPUs (nproc), {cpu}, {kernel}"),
         format!(
             "software: {}; {} (tokio: current-thread runtime + LocalSet; \
-             smol: async-executor LocalExecutor on async-io block_on)",
+             smol: async-executor LocalExecutor on async-io block_on; \
+             futures: futures-executor LocalPool)",
             env!("BENCH_RUSTC"),
             env!("BENCH_VERSIONS")
         ),

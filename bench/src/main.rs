@@ -1,10 +1,10 @@
 //! tinyloop-bench: runs the same workloads on tinyloop, on tokio's current-thread runtime
-//! (with a `LocalSet`) and on smol's `LocalExecutor`, and prints a table of medians with the
-//! ratio of each to tokio.
+//! (with a `LocalSet`), on smol's `LocalExecutor` and on futures' `LocalPool`, and prints a
+//! table of medians with tinyloop's ratio to tokio and to the best of the other three.
 //!
 //! ```text
 //! cargo run --release -p tinyloop-bench -- [WORKLOAD...] [--runs N] [--scale small|full]
-//!     [--runtime tinyloop,tokio,smol] [--series] [--markdown] [--list]
+//!     [--runtime tinyloop,tokio,smol,futures] [--series [--plot FILE]] [--markdown] [--list]
 //! ```
 //!
 //! # How a run works
@@ -15,15 +15,17 @@
 //! run means RSS and allocator state start clean, and one runtime's memory never shows up in
 //! another's figures. Runs are interleaved (run 1 on every runtime, then run 2, ...) and the
 //! order of runtimes rotates from run to run, so a burst of noise from a neighbour on the
-//! machine lands on all three alike; the median of the runs is reported.
+//! machine lands on all of them alike; the median of the runs is reported.
 //!
 //! # Adding a workload
 //!
-//! Write `src/workloads/NAME.rs` with three functions `tinyloop`, `tokio`, `smol` taking the
-//! size and returning one figure per metric, and add a row to [`WORKLOADS`] below.
+//! Write `src/workloads/NAME.rs` with functions `tinyloop`, `tokio`, `smol` (and `futures`
+//! when the workload needs no timers and no I/O) taking the size and returning one figure per
+//! metric, and add a row to [`WORKLOADS`] below.
 
 mod machine;
 mod measure;
+mod plot;
 mod report;
 mod runtimes;
 mod workloads;
@@ -34,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use workloads::{
     as_completed, gather, idle_memory, idle_tcp, pingpong, semaphore, spawn, tcp_echo, timeout,
-    timers, yield_now, Sample,
+    timeout_many, timers, yield_now, Sample,
 };
 
 /// One figure a workload reports; its name is the unit, e.g. `ns/task`.
@@ -43,7 +45,7 @@ pub struct Metric {
     pub unit: &'static str,
 }
 
-/// A workload's three versions and how to size it.
+/// A workload's versions and how to size it.
 #[derive(Debug)]
 pub struct Workload {
     pub name: &'static str,
@@ -60,6 +62,8 @@ pub struct Workload {
     pub tinyloop: fn(usize) -> Sample,
     pub tokio: fn(usize) -> Sample,
     pub smol: fn(usize) -> Sample,
+    /// `None` where the workload needs timers or I/O, which futures' `LocalPool` lacks.
+    pub futures: Option<fn(usize) -> Sample>,
 }
 
 /// Sizes of the scaling series: per-operation cost should stay flat across them.
@@ -78,6 +82,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: spawn::tinyloop,
         tokio: spawn::tokio,
         smol: spawn::smol,
+        futures: Some(spawn::futures),
     },
     Workload {
         name: "yield",
@@ -90,6 +95,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: yield_now::tinyloop,
         tokio: yield_now::tokio,
         smol: yield_now::smol,
+        futures: Some(yield_now::futures),
     },
     Workload {
         name: "timers",
@@ -109,6 +115,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: timers::tinyloop,
         tokio: timers::tokio,
         smol: timers::smol,
+        futures: None,
     },
     Workload {
         name: "timeout",
@@ -121,6 +128,20 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: timeout::tinyloop,
         tokio: timeout::tokio,
         smol: timeout::smol,
+        futures: None,
+    },
+    Workload {
+        name: "timeout-many",
+        counts: "timeouts at once",
+        metrics: &[Metric { unit: "ns/timeout" }],
+        full: 100_000,
+        small: 10_000,
+        series: false,
+        tinyloop_built: cfg!(feature = "gather"),
+        tinyloop: timeout_many::tinyloop,
+        tokio: timeout_many::tokio,
+        smol: timeout_many::smol,
+        futures: None,
     },
     Workload {
         name: "idle-memory",
@@ -128,11 +149,12 @@ const WORKLOADS: &[Workload] = &[
         metrics: &[Metric { unit: "bytes/task" }],
         full: 1_000_000,
         small: 100_000,
-        series: false,
+        series: true,
         tinyloop_built: true,
         tinyloop: idle_memory::tinyloop,
         tokio: idle_memory::tokio,
         smol: idle_memory::smol,
+        futures: None,
     },
     Workload {
         name: "tcp-echo",
@@ -147,6 +169,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: tcp_echo::tinyloop,
         tokio: tcp_echo::tokio,
         smol: tcp_echo::smol,
+        futures: None,
     },
     Workload {
         name: "idle-tcp",
@@ -161,6 +184,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: idle_tcp::tinyloop,
         tokio: idle_tcp::tokio,
         smol: idle_tcp::smol,
+        futures: None,
     },
     Workload {
         name: "pingpong",
@@ -175,6 +199,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: pingpong::tinyloop,
         tokio: pingpong::tokio,
         smol: pingpong::smol,
+        futures: Some(pingpong::futures),
     },
     Workload {
         name: "semaphore",
@@ -187,6 +212,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: semaphore::tinyloop,
         tokio: semaphore::tokio,
         smol: semaphore::smol,
+        futures: Some(semaphore::futures),
     },
     Workload {
         name: "gather",
@@ -199,6 +225,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: gather::tinyloop,
         tokio: gather::tokio,
         smol: gather::smol,
+        futures: Some(gather::futures),
     },
     Workload {
         name: "as-completed",
@@ -218,6 +245,7 @@ const WORKLOADS: &[Workload] = &[
         tinyloop: as_completed::tinyloop,
         tokio: as_completed::tokio,
         smol: as_completed::smol,
+        futures: None,
     },
 ];
 
@@ -227,16 +255,23 @@ pub enum Runtime {
     Tinyloop,
     Tokio,
     Smol,
+    Futures,
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 3] = [Runtime::Tinyloop, Runtime::Tokio, Runtime::Smol];
+    pub const ALL: [Runtime; 4] = [
+        Runtime::Tinyloop,
+        Runtime::Tokio,
+        Runtime::Smol,
+        Runtime::Futures,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Tinyloop => "tinyloop",
             Runtime::Tokio => "tokio",
             Runtime::Smol => "smol",
+            Runtime::Futures => "futures",
         }
     }
 
@@ -244,11 +279,13 @@ impl Runtime {
         Runtime::ALL.into_iter().find(|rt| rt.name() == name)
     }
 
-    fn runner(self, workload: &Workload) -> fn(usize) -> Sample {
+    /// The workload's version for this runtime; `None` if the runtime cannot run it.
+    fn runner(self, workload: &Workload) -> Option<fn(usize) -> Sample> {
         match self {
-            Runtime::Tinyloop => workload.tinyloop,
-            Runtime::Tokio => workload.tokio,
-            Runtime::Smol => workload.smol,
+            Runtime::Tinyloop => Some(workload.tinyloop),
+            Runtime::Tokio => Some(workload.tokio),
+            Runtime::Smol => Some(workload.smol),
+            Runtime::Futures => workload.futures,
         }
     }
 }
@@ -256,15 +293,18 @@ impl Runtime {
 const USAGE: &str = "\
 usage: tinyloop-bench [WORKLOAD...] [options]
 
-Runs each workload on tinyloop, tokio (current-thread + LocalSet) and smol (LocalExecutor),
-each run in a fresh process, and prints the median of the runs and the ratio to tokio.
+Runs each workload on tinyloop, tokio (current-thread + LocalSet), smol (LocalExecutor) and
+futures (LocalPool; only workloads without timers or I/O), each run in a fresh process, and
+prints the median of the runs, tinyloop's ratio to tokio and to the best of the others.
 Without WORKLOAD names it runs every workload whose tinyloop side is built.
 
 options:
   --runs N            runs per workload and runtime (default 5)
   --scale small|full  workload sizes (default full; small is about a tenth)
-  --runtime LIST      comma-separated subset of tinyloop,tokio,smol
+  --runtime LIST      comma-separated subset of tinyloop,tokio,smol,futures
   --series            run the scaling series (1k, 10k, 100k, 1M) of spawn, timers, timeout
+                      and idle-memory
+  --plot FILE         with --series: also draw the series as an SVG chart in FILE
   --markdown          print the report as markdown, ready to paste in a README
   --list              list the workloads and exit";
 
@@ -278,6 +318,7 @@ struct Options {
     small: bool,
     runtimes: Vec<Runtime>,
     series: bool,
+    plot: Option<String>,
     markdown: bool,
 }
 
@@ -317,6 +358,15 @@ fn main() -> ExitCode {
     } else {
         print!("{}", report::text(&header, &results));
     }
+    if let Some(file) = &options.plot {
+        match plot::series(file, &results) {
+            Ok(()) => eprintln!("wrote the scaling series chart to {file}"),
+            Err(problem) => {
+                eprintln!("tinyloop-bench: cannot draw {file}: {problem}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if results.iter().any(|r| !r.errors.is_empty()) {
         ExitCode::FAILURE
     } else {
@@ -331,6 +381,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         small: false,
         runtimes: Runtime::ALL.to_vec(),
         series: false,
+        plot: None,
         markdown: false,
     };
     let mut args = args.iter();
@@ -365,12 +416,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .split(',')
                     .map(|name| {
                         Runtime::parse(name.trim()).ok_or_else(|| {
-                            format!("unknown runtime {name:?}: pick from tinyloop, tokio, smol")
+                            format!(
+                                "unknown runtime {name:?}: pick from tinyloop, tokio, smol, futures"
+                            )
                         })
                     })
                     .collect::<Result<_, _>>()?;
             }
             "--series" => options.series = true,
+            "--plot" => options.plot = Some(value("a file name")?),
             "--markdown" => options.markdown = true,
             _ if flag.starts_with('-') => return Err(format!("unknown option {arg:?}")),
             name => match WORKLOADS.iter().find(|w| w.name == name) {
@@ -384,6 +438,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
             },
         }
+    }
+    if options.plot.is_some() && !options.series {
+        return Err("--plot draws the scaling series: add --series".into());
     }
     if options.workloads.is_empty() {
         options.workloads = WORKLOADS
@@ -438,6 +495,9 @@ fn run_all(cases: &[(&'static Workload, usize)], options: &Options) -> Vec<repor
                 let runtime = options.runtimes[(run + i) % options.runtimes.len()];
                 if runtime == Runtime::Tinyloop && !workload.tinyloop_built {
                     result.not_built = true;
+                    continue;
+                }
+                if runtime.runner(workload).is_none() {
                     continue;
                 }
                 let outcome = run_child(workload, runtime, size);
@@ -542,7 +602,15 @@ fn child(args: &[String]) -> ExitCode {
         eprintln!("--child: bad arguments {args:?}");
         return ExitCode::from(2);
     };
-    let sample = (runtime.runner(workload))(size);
+    let Some(runner) = runtime.runner(workload) else {
+        eprintln!(
+            "--child: {} does not run on {}",
+            workload.name,
+            runtime.name()
+        );
+        return ExitCode::from(2);
+    };
+    let sample = runner(size);
     let figures: Vec<String> = sample.iter().map(|x| x.to_string()).collect();
     println!("{}", figures.join(" "));
     // Leave at once, skipping thread-local destructors (smol's executor still holds the
@@ -560,7 +628,8 @@ fn header(options: &Options) -> Vec<String> {
     };
     let mut lines = vec![format!(
         "tinyloop-bench: median of {} runs, each in a fresh process; {sizes}; \
-         lower is better; ratios are to tokio",
+         lower is better; ratios are tinyloop's, to tokio and to the best of tokio, smol \
+         and futures; ✓ marks rows where tinyloop is first",
         options.runs
     )];
     lines.extend(machine::describe());

@@ -10,9 +10,9 @@ pub struct CaseResult {
     pub workload: &'static Workload,
     pub size: usize,
     /// The samples of each runtime, indexed like `Runtime::ALL`.
-    samples: [Vec<Sample>; 3],
+    samples: [Vec<Sample>; 4],
     /// The runtimes that were asked for, even if every run failed.
-    ran: [bool; 3],
+    ran: [bool; 4],
     pub not_built: bool,
     pub errors: Vec<String>,
 }
@@ -23,7 +23,7 @@ impl CaseResult {
             workload,
             size,
             samples: Default::default(),
-            ran: [false; 3],
+            ran: [false; 4],
             not_built: false,
             errors: Vec::new(),
         }
@@ -43,11 +43,19 @@ impl CaseResult {
         }
     }
 
+    /// The median of `runtime`'s runs for metric `m`, if it has any.
+    pub fn median(&self, runtime: Runtime, m: usize) -> Option<f64> {
+        self.cell(runtime, m).median()
+    }
+
     /// What to show in the cell of `runtime` for metric `m`.
     fn cell(&self, runtime: Runtime, m: usize) -> Cell {
         let i = index(runtime);
         if runtime == Runtime::Tinyloop && self.not_built {
             return Cell::NotBuilt;
+        }
+        if runtime == Runtime::Futures && self.workload.futures.is_none() {
+            return Cell::NotApplicable;
         }
         if !self.ran[i] {
             return Cell::NotRun;
@@ -77,8 +85,13 @@ fn index(runtime: Runtime) -> usize {
 
 #[derive(Debug, Clone, Copy)]
 enum Cell {
-    Median { median: f64, spread: f64 },
+    Median {
+        median: f64,
+        spread: f64,
+    },
     NotBuilt,
+    /// The runtime has no way to run the workload (futures' `LocalPool` has no timers or I/O).
+    NotApplicable,
     NotRun,
     Failed,
 }
@@ -98,30 +111,43 @@ impl Cell {
             }
             Cell::Median { median, .. } => figure(median),
             Cell::NotBuilt => "not built".into(),
+            Cell::NotApplicable => "—".into(),
             Cell::NotRun => "-".into(),
             Cell::Failed => "failed".into(),
         }
     }
 }
 
-const COLUMNS: [&str; 8] = [
+const COLUMNS: [&str; 10] = [
     "workload",
     "size",
     "unit",
     "tinyloop",
     "tokio",
     "smol",
-    "tinyloop/tokio",
-    "smol/tokio",
+    "futures",
+    "/tokio",
+    "/best peer",
+    "first",
 ];
 
 /// The table's rows: one per workload, size and metric.
-fn rows(results: &[CaseResult], with_spread: bool) -> Vec<[String; 8]> {
+fn rows(results: &[CaseResult], with_spread: bool) -> Vec<[String; 10]> {
     let mut rows = Vec::new();
     for result in results {
         let w = result.workload;
         for (m, metric) in w.metrics.iter().enumerate() {
-            let [tl, tk, sm] = Runtime::ALL.map(|rt| result.cell(rt, m));
+            let [tl, tk, sm, fu] = Runtime::ALL.map(|rt| result.cell(rt, m));
+            // The best peer is the lowest median among the others; lower is better in
+            // every metric.
+            let best_peer = [tk, sm, fu]
+                .into_iter()
+                .filter_map(Cell::median)
+                .min_by(f64::total_cmp);
+            let first = match (tl.median(), best_peer) {
+                (Some(tl), Some(best)) if tl < best => "✓",
+                _ => "",
+            };
             rows.push([
                 w.name.to_string(),
                 format!("{} {}", count(result.size), w.counts),
@@ -129,16 +155,18 @@ fn rows(results: &[CaseResult], with_spread: bool) -> Vec<[String; 8]> {
                 tl.show(with_spread),
                 tk.show(with_spread),
                 sm.show(with_spread),
-                ratio(tl, tk),
-                ratio(sm, tk),
+                fu.show(with_spread),
+                ratio(tl.median(), tk.median()),
+                ratio(tl.median(), best_peer),
+                first.to_string(),
             ]);
         }
     }
     rows
 }
 
-fn ratio(a: Cell, tokio: Cell) -> String {
-    match (a.median(), tokio.median()) {
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
         _ => "-".into(),
     }
@@ -153,7 +181,7 @@ pub fn text(header: &[String], results: &[CaseResult]) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: &[String; 8]| {
+    let line = |cells: &[String; 10]| {
         let mut out = String::new();
         for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
             if i < 3 {

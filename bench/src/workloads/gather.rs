@@ -7,7 +7,7 @@
 //! Figure: wall ns per future.
 
 use crate::measure::{ns_per, Stopwatch};
-use crate::runtimes::{on_smol, on_tokio};
+use crate::runtimes::{on_futures, on_smol, on_tokio};
 use crate::workloads::Sample;
 
 #[cfg(feature = "gather")]
@@ -49,6 +49,22 @@ pub fn smol(n: usize) -> Sample {
     use futures_util::future::join_all;
 
     on_smol(async move {
+        let clock = Stopwatch::start();
+        let outputs = join_all((0..n as u64).map(|i| async move {
+            futures_lite::future::yield_now().await;
+            i
+        }))
+        .await;
+        let wall = clock.wall();
+        check(&outputs);
+        vec![ns_per(wall, n)]
+    })
+}
+
+pub fn futures(n: usize) -> Sample {
+    use futures_util::future::join_all;
+
+    on_futures(async move {
         let clock = Stopwatch::start();
         let outputs = join_all((0..n as u64).map(|i| async move {
             futures_lite::future::yield_now().await;

@@ -21,6 +21,7 @@ pub mod semaphore;
 pub mod spawn;
 pub mod tcp_echo;
 pub mod timeout;
+pub mod timeout_many;
 pub mod timers;
 pub mod yield_now;
 

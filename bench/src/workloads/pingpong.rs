@@ -6,7 +6,7 @@
 //! Figure: wall ns per round trip.
 
 use crate::measure::{ns_per, Stopwatch};
-use crate::runtimes::{on_smol, on_tokio, smol_spawn};
+use crate::runtimes::{futures_spawn, on_futures, on_smol, on_tokio, smol_spawn};
 use crate::workloads::Sample;
 
 #[cfg(feature = "sync")]
@@ -67,6 +67,29 @@ pub fn smol(n: usize) -> Sample {
         let clock = Stopwatch::start();
         let ((ping, ping_rx), (pong_tx, pong)) = (bounded(1), bounded(1));
         let echo = smol_spawn(async move {
+            for _ in 0..n {
+                let counter: u64 = ping_rx.recv().await.unwrap();
+                pong_tx.send(counter + 1).await.unwrap();
+            }
+        });
+        let mut counter = 0;
+        for _ in 0..n {
+            ping.send(counter).await.unwrap();
+            counter = pong.recv().await.unwrap();
+        }
+        echo.await;
+        check(counter, n);
+        vec![ns_per(clock.wall(), n)]
+    })
+}
+
+pub fn futures(n: usize) -> Sample {
+    use async_channel::bounded;
+
+    on_futures(async move {
+        let clock = Stopwatch::start();
+        let ((ping, ping_rx), (pong_tx, pong)) = (bounded(1), bounded(1));
+        let echo = futures_spawn(async move {
             for _ in 0..n {
                 let counter: u64 = ping_rx.recv().await.unwrap();
                 pong_tx.send(counter + 1).await.unwrap();

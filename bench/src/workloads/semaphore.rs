@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use crate::measure::{ns_per, Stopwatch};
-use crate::runtimes::{on_smol, on_tokio, smol_spawn};
+use crate::runtimes::{futures_spawn, on_futures, on_smol, on_tokio, smol_spawn};
 use crate::workloads::Sample;
 
 /// Permits of the semaphore.
@@ -71,6 +71,28 @@ pub fn smol(n: usize) -> Sample {
             .map(|_| {
                 let sem = sem.clone();
                 smol_spawn(async move {
+                    let _permit = sem.acquire().await;
+                    futures_lite::future::yield_now().await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await;
+        }
+        vec![ns_per(clock.wall(), n)]
+    })
+}
+
+pub fn futures(n: usize) -> Sample {
+    use async_lock::Semaphore;
+
+    on_futures(async move {
+        let clock = Stopwatch::start();
+        let sem = Rc::new(Semaphore::new(PERMITS));
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let sem = sem.clone();
+                futures_spawn(async move {
                     let _permit = sem.acquire().await;
                     futures_lite::future::yield_now().await;
                 })

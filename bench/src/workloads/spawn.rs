@@ -4,7 +4,7 @@
 //! the awaiting task and hand the output over. Figure: wall ns per task.
 
 use crate::measure::{ns_per, Stopwatch};
-use crate::runtimes::{on_smol, on_tinyloop, on_tokio, smol_spawn};
+use crate::runtimes::{futures_spawn, on_futures, on_smol, on_tinyloop, on_tokio, smol_spawn};
 use crate::workloads::Sample;
 
 pub fn tinyloop(n: usize) -> Sample {
@@ -44,6 +44,22 @@ pub fn smol(n: usize) -> Sample {
         let clock = Stopwatch::start();
         let tasks: Vec<_> = (0..n as u64)
             .map(|i| smol_spawn(async move { i }))
+            .collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await;
+        }
+        let wall = clock.wall();
+        check(sum, n);
+        vec![ns_per(wall, n)]
+    })
+}
+
+pub fn futures(n: usize) -> Sample {
+    on_futures(async move {
+        let clock = Stopwatch::start();
+        let tasks: Vec<_> = (0..n as u64)
+            .map(|i| futures_spawn(async move { i }))
             .collect();
         let mut sum = 0;
         for task in tasks {

@@ -4,7 +4,7 @@
 //! queue, and is polled again when its turn comes. Figure: wall ns per yield.
 
 use crate::measure::{ns_per, Stopwatch};
-use crate::runtimes::{on_smol, on_tinyloop, on_tokio, smol_spawn};
+use crate::runtimes::{futures_spawn, on_futures, on_smol, on_tinyloop, on_tokio, smol_spawn};
 use crate::workloads::Sample;
 
 /// How many times each task yields.
@@ -54,6 +54,25 @@ pub fn smol(tasks: usize) -> Sample {
         let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 smol_spawn(async {
+                    for _ in 0..YIELDS_PER_TASK {
+                        futures_lite::future::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await;
+        }
+        vec![ns_per(clock.wall(), tasks * YIELDS_PER_TASK)]
+    })
+}
+
+pub fn futures(tasks: usize) -> Sample {
+    on_futures(async move {
+        let clock = Stopwatch::start();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                futures_spawn(async {
                     for _ in 0..YIELDS_PER_TASK {
                         futures_lite::future::yield_now().await;
                     }
