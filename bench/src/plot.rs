@@ -6,7 +6,7 @@ use std::error::Error;
 
 use plotters::prelude::*;
 
-use crate::report::{count, CaseResult};
+use crate::report::{count, figure, CaseResult};
 use crate::Runtime;
 
 /// Panel size in pixels; panels sit two to a row.
@@ -75,6 +75,7 @@ pub fn series(file: &str, results: &[CaseResult]) -> Result<(), Box<dyn Error>> 
             .x_desc(workload.counts)
             .y_desc(unit)
             .x_label_formatter(&|x| count(x.round() as usize))
+            .y_label_formatter(&|y| figure(*y))
             .light_line_style(WHITE)
             .draw()?;
         for (rt, points) in lines {
@@ -104,4 +105,44 @@ pub fn series(file: &str, results: &[CaseResult]) -> Result<(), Box<dyn Error>> 
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WORKLOADS;
+
+    #[test]
+    fn draws_one_panel_per_workload_and_metric() {
+        let timers = WORKLOADS.iter().find(|w| w.name == "timers").unwrap();
+        let mut results = Vec::new();
+        for size in [1_000, 10_000, 100_000] {
+            let mut result = CaseResult::new(timers, size);
+            for rt in [Runtime::Tinyloop, Runtime::Tokio, Runtime::Smol] {
+                result.record(rt, Ok(vec![500.0, 101.0]));
+            }
+            results.push(result);
+        }
+        let file =
+            std::env::temp_dir().join(format!("tinyloop-bench-plot-{}.svg", std::process::id()));
+        let name = file.to_str().unwrap().to_string();
+        series(&name, &results).unwrap();
+        let svg = std::fs::read_to_string(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(svg.starts_with("<svg"), "an SVG document");
+        assert!(svg.contains("timers: CPU ns/timer"));
+        assert!(svg.contains("timers: wall ms (ideal 100)"));
+        for rt in ["tinyloop", "tokio", "smol"] {
+            assert!(svg.contains(rt), "the legend names {rt}");
+        }
+        assert!(
+            !svg.contains("futures"),
+            "a runtime without figures gets no line"
+        );
+    }
+
+    #[test]
+    fn an_empty_series_is_an_error() {
+        assert!(series("/nonexistent/never-written.svg", &[]).is_err());
+    }
 }

@@ -273,3 +273,83 @@ pub fn sample(workload: &Workload, sample: &Sample) -> String {
         .collect();
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WORKLOADS;
+
+    fn workload(name: &str) -> &'static Workload {
+        WORKLOADS
+            .iter()
+            .find(|w| w.name == name)
+            .expect("a registered workload")
+    }
+
+    fn result(name: &str, medians: [Option<f64>; 4]) -> CaseResult {
+        let mut result = CaseResult::new(workload(name), 1_000);
+        for (rt, median) in Runtime::ALL.into_iter().zip(medians) {
+            if let Some(x) = median {
+                let figures = vec![x; result.workload.metrics.len()];
+                result.record(rt, Ok(figures));
+            }
+        }
+        result
+    }
+
+    #[test]
+    fn best_peer_is_the_lowest_of_tokio_smol_and_futures() {
+        let rows = rows(
+            &[result(
+                "spawn",
+                [Some(300.0), Some(600.0), Some(400.0), Some(200.0)],
+            )],
+            false,
+        );
+        let row = &rows[0];
+        assert_eq!(row[7], "0.50×", "/tokio");
+        assert_eq!(row[8], "1.50×", "/best peer is futures here");
+        assert_eq!(row[9], "", "tinyloop is not first");
+    }
+
+    #[test]
+    fn first_is_marked_only_when_tinyloop_beats_every_peer() {
+        let ahead = rows(
+            &[result(
+                "spawn",
+                [Some(100.0), Some(600.0), Some(400.0), Some(200.0)],
+            )],
+            false,
+        );
+        assert_eq!(ahead[0][8], "0.50×");
+        assert_eq!(ahead[0][9], "✓");
+        let tied = rows(
+            &[result(
+                "spawn",
+                [Some(200.0), Some(600.0), Some(400.0), Some(200.0)],
+            )],
+            false,
+        );
+        assert_eq!(tied[0][9], "", "a tie is not first");
+    }
+
+    #[test]
+    fn futures_reads_a_dash_where_it_cannot_run() {
+        let rows = rows(
+            &[result(
+                "timers",
+                [Some(500.0), Some(1000.0), Some(800.0), None],
+            )],
+            false,
+        );
+        assert_eq!(rows.len(), 2, "one row per metric");
+        for row in &rows {
+            assert_eq!(row[6], "—");
+        }
+        assert_eq!(
+            rows[0][8], "0.62×",
+            "the best peer ignores the missing column"
+        );
+        assert_eq!(rows[0][9], "✓");
+    }
+}
