@@ -207,7 +207,9 @@ impl Loop {
     /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
     /// should hold one while it may do so.
     pub fn handle(&self) -> LoopHandle {
-        self.core.schedule.note_outside_world("a LoopHandle (other threads)");
+        self.core
+            .schedule
+            .note_outside_world("a LoopHandle (other threads)");
         LoopHandle::new(Arc::clone(&self.core.shared))
     }
 }

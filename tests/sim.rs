@@ -158,7 +158,9 @@ fn busy_program(out: Rc<RefCell<Vec<String>>>) -> impl Future<Output = ()> {
         }
         for i in 0..4 {
             let out = Rc::clone(&out);
-            tinyloop::call_later(ms(5), move || out.borrow_mut().push(format!("callback {i}")));
+            tinyloop::call_later(ms(5), move || {
+                out.borrow_mut().push(format!("callback {i}"))
+            });
         }
         for _ in 0..6 {
             let i = queue.get().await.unwrap();
@@ -223,7 +225,11 @@ fn a_seeded_run_with_hour_long_sleeps_takes_no_real_time() {
     });
     assert!(slept >= Duration::from_secs(3 * 3619), "virtual: {slept:?}");
     // Three hours of virtual time; the real bound only rules out actually sleeping.
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 /// Tasks that each arm a timer for the same deadline and note the order in which they wake,
@@ -329,7 +335,11 @@ fn the_seed_never_reorders_the_steps_of_one_task() {
         let log = log.take();
         for t in 0..5 {
             let steps: Vec<i32> = log.iter().filter(|e| e.0 == t).map(|e| e.1).collect();
-            assert_eq!(steps, (0..10).collect::<Vec<_>>(), "task {t}'s own steps in order");
+            assert_eq!(
+                steps,
+                (0..10).collect::<Vec<_>>(),
+                "task {t}'s own steps in order"
+            );
         }
     });
     assert_eq!(result, Ok(100));
@@ -393,7 +403,10 @@ fn run_and_check_honour_tinyloop_seed() {
             sim::check(1000, || async { panic!("boom") })
         }))
         .unwrap_err();
-        let message = panicked.downcast_ref::<String>().cloned().unwrap_or_default();
+        let message = panicked
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
         println!("check: {}", message.lines().nth(1).unwrap_or_default());
         // A seeded run that reaches outside the loop says so, once.
         for _ in 0..2 {
@@ -406,7 +419,11 @@ fn run_and_check_honour_tinyloop_seed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let expected = sim::replay(77, start_order);
-    assert_ne!(expected, format!("{:?}", (0..10).collect::<Vec<_>>()), "seed 77 is not FIFO");
+    assert_ne!(
+        expected,
+        format!("{:?}", (0..10).collect::<Vec<_>>()),
+        "seed 77 is not FIFO"
+    );
     assert!(
         stdout.contains(&format!("run order: {expected}")),
         "TINYLOOP_SEED=77 gives `run` seed 77's order {expected}:\n{stdout}"
