@@ -47,8 +47,8 @@
 //!   other crates' futures woken from other threads;
 //! * **the OS clock read directly** (`std::time::Instant::now`, `SystemTime::now`): use
 //!   [`tinyloop::now`](crate::now), which reads the loop's virtual clock;
-//! * anything else that differs between two runs: `HashMap` iteration order (std's hasher
-//!   is randomly seeded per process), environment, files, other global state your program
+//! * anything else that differs between two runs: `HashMap` iteration order (std's
+//!   `RandomState` gives every map fresh random keys: use `BTreeMap`, or a fixed hasher), environment, files, other global state your program
 //!   keeps between runs.
 //!
 //! A seeded loop that registers a real socket, starts `to_thread` work or hands out a

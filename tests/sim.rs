@@ -6,7 +6,6 @@
 mod util;
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::Command;
 use std::rc::Rc;
@@ -21,50 +20,46 @@ use util::ms;
 /// computes for 1 ms, and writes back what it read plus one. In FIFO order handler `i`'s
 /// write always runs just before handler `i + 1`'s read (same tick, armed earlier), so every
 /// increment lands; any other order within that turn loses one.
-fn lost_update(requests: u32) -> impl Future<Output = ()> {
-    async move {
-        let counter = Rc::new(Cell::new(0u32));
-        let mut handlers = Vec::new();
-        for i in 0..requests {
-            let c = Rc::clone(&counter);
-            handlers.push(tinyloop::spawn_named(format!("req-{i}"), async move {
-                tinyloop::sleep(ms(1)).await; // the request arrives
-                let read = c.get();
-                tinyloop::sleep(ms(1)).await; // "computation"
-                c.set(read + 1);
-            }));
-            tinyloop::sleep(ms(1)).await; // the next request
-        }
-        for h in handlers {
-            h.await.unwrap();
-        }
-        assert_eq!(counter.get(), requests, "lost update");
+async fn lost_update(requests: u32) {
+    let counter = Rc::new(Cell::new(0u32));
+    let mut handlers = Vec::new();
+    for i in 0..requests {
+        let c = Rc::clone(&counter);
+        handlers.push(tinyloop::spawn_named(format!("req-{i}"), async move {
+            tinyloop::sleep(ms(1)).await; // the request arrives
+            let read = c.get();
+            tinyloop::sleep(ms(1)).await; // "computation"
+            c.set(read + 1);
+        }));
+        tinyloop::sleep(ms(1)).await; // the next request
     }
+    for h in handlers {
+        h.await.unwrap();
+    }
+    assert_eq!(counter.get(), requests, "lost update");
 }
 
 /// The same server with the read-compute-write under a `Lock`: correct in every order.
-fn locked_update(requests: u32) -> impl Future<Output = ()> {
-    async move {
-        let counter = Lock::new(0u32);
-        let mut handlers = Vec::new();
-        for i in 0..requests {
-            let c = counter.clone();
-            handlers.push(tinyloop::spawn_named(format!("req-{i}"), async move {
-                tinyloop::sleep(ms(1)).await;
-                let mut guard = c.lock().await;
-                let read = *guard;
-                tinyloop::sleep(ms(1)).await;
-                *guard = read + 1;
-            }));
-            if i % 3 == 0 {
-                tinyloop::sleep(ms(1)).await; // arrivals in bursts: equal deadlines abound
-            }
+async fn locked_update(requests: u32) {
+    let counter = Lock::new(0u32);
+    let mut handlers = Vec::new();
+    for i in 0..requests {
+        let c = counter.clone();
+        handlers.push(tinyloop::spawn_named(format!("req-{i}"), async move {
+            tinyloop::sleep(ms(1)).await;
+            let mut guard = c.lock().await;
+            let read = *guard;
+            tinyloop::sleep(ms(1)).await;
+            *guard = read + 1;
+        }));
+        if i % 3 == 0 {
+            tinyloop::sleep(ms(1)).await; // arrivals in bursts: equal deadlines abound
         }
-        for h in handlers {
-            h.await.unwrap();
-        }
-        assert_eq!(*counter.lock().await, requests, "lost update");
     }
+    for h in handlers {
+        h.await.unwrap();
+    }
+    assert_eq!(*counter.lock().await, requests, "lost update");
 }
 
 fn fifo_loop() -> Loop {
@@ -141,36 +136,34 @@ fn an_order_independent_program_passes_300_seeds() {
 
 /// A program with something of everything the seed orders: spawns, yields, equal-deadline
 /// timers, callbacks, a queue. Its output is the order in which things happened.
-fn busy_program(out: Rc<RefCell<Vec<String>>>) -> impl Future<Output = ()> {
-    async move {
-        let queue = tinyloop::Queue::new(0);
-        let mut tasks = Vec::new();
-        for i in 0..6 {
-            let out = Rc::clone(&out);
-            let queue = queue.clone();
-            tasks.push(tinyloop::spawn(async move {
-                out.borrow_mut().push(format!("start {i}"));
-                tinyloop::yield_now().await;
-                tinyloop::sleep(ms(5)).await;
-                out.borrow_mut().push(format!("slept {i}"));
-                queue.put(i).await.unwrap();
-            }));
-        }
-        for i in 0..4 {
-            let out = Rc::clone(&out);
-            tinyloop::call_later(ms(5), move || {
-                out.borrow_mut().push(format!("callback {i}"))
-            });
-        }
-        for _ in 0..6 {
-            let i = queue.get().await.unwrap();
-            out.borrow_mut().push(format!("got {i}"));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        tinyloop::sleep(Duration::from_secs(1)).await;
+async fn busy_program(out: Rc<RefCell<Vec<String>>>) {
+    let queue = tinyloop::Queue::new(0);
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let out = Rc::clone(&out);
+        let queue = queue.clone();
+        tasks.push(tinyloop::spawn(async move {
+            out.borrow_mut().push(format!("start {i}"));
+            tinyloop::yield_now().await;
+            tinyloop::sleep(ms(5)).await;
+            out.borrow_mut().push(format!("slept {i}"));
+            queue.put(i).await.unwrap();
+        }));
     }
+    for i in 0..4 {
+        let out = Rc::clone(&out);
+        tinyloop::call_later(ms(5), move || {
+            out.borrow_mut().push(format!("callback {i}"))
+        });
+    }
+    for _ in 0..6 {
+        let i = queue.get().await.unwrap();
+        out.borrow_mut().push(format!("got {i}"));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    tinyloop::sleep(Duration::from_secs(1)).await;
 }
 
 /// Runs `busy_program` under `seed`, returning its output, timeline and Chrome trace.
@@ -347,13 +340,18 @@ fn the_seed_never_reorders_the_steps_of_one_task() {
 
 #[test]
 fn a_deadlock_under_a_seed_is_a_failure_with_its_report() {
-    let failure = sim::explore(0..3, || async {
+    let program = || async {
         let never = tinyloop::Event::new();
-        never.wait().await;
-    })
-    .unwrap_err();
+        let waiter = tinyloop::spawn_named("waiter", async move { never.wait().await });
+        tinyloop::sleep(ms(5)).await;
+        waiter.await.unwrap();
+    };
+    let failure = sim::explore(0..3, program).unwrap_err();
     assert_eq!(failure.seed, 0);
     assert!(failure.message.contains("deadlock"), "{}", failure.message);
+    assert!(failure.timeline.contains("waiter"), "{}", failure.timeline);
+    // The deadlock grace period is real time, but it leaves no mark on the report.
+    assert_eq!(sim::explore([0], program).unwrap_err(), failure);
 }
 
 // ----- TINYLOOP_SEED, in child processes ----------------------------------------------------
