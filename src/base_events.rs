@@ -30,10 +30,15 @@ use crate::trace::Trace;
 /// On other threads, and in [`Loop::block_on`], SIGINT is left alone (see
 /// [`crate::signal`]).
 ///
+/// **Seed.** With `TINYLOOP_SEED=N` in the environment the loop runs the seeded schedule
+/// `N` (see [`LoopBuilder::seed`] and [`crate::sim`]): the line a simulation failure prints
+/// replays its schedule on any program.
+///
 /// # Panics
 /// When a loop is already running on this thread (`.await` the future instead, or `spawn`
 /// it), if the OS refuses a poller, when `fut` panics (the panic propagates), when the loop
-/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), and on Ctrl-C (above).
+/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), on Ctrl-C (above), and when
+/// `TINYLOOP_SEED` is set to something that is not a whole number.
 #[doc(alias = "asyncio.run")]
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {

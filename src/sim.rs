@@ -34,6 +34,15 @@
 //! assert!(failure.to_string().contains(&format!("TINYLOOP_SEED={}", failure.seed)));
 //! ```
 //!
+//! # What the seed reorders
+//!
+//! Tasks (spawned, woken), timers due in the same tick, callbacks, and the wake-ups of one
+//! I/O poll: everything that waits in the loop's ready queue. Not the futures one task
+//! drives itself: [`gather`](crate::gather()), [`select`](crate::select) and other
+//! combinators poll their children inside their task's poll, in their own order. To explore
+//! the orders of concurrent pieces of work, [`spawn`](crate::spawn) them as tasks (and
+//! gather the `Task`s).
+//!
 //! # Determinism is a contract
 //!
 //! Same program, same seed: the same schedule, the same output, the same timeline, byte for
@@ -115,6 +124,8 @@ impl std::error::Error for SimFailure {}
 
 /// Runs `program` once per seed, each time on a fresh loop with virtual time and that seed,
 /// and stops at the first run that panics. `Ok(n)`: all `n` runs passed.
+/// (asyncio has no counterpart; this is the loop-level half of FoundationDB-style
+/// simulation testing.)
 ///
 /// Each run builds a new future with `program()` and drives it to completion, as
 /// [`Loop::block_on`] does, then drops the loop (and every task still alive).
