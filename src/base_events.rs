@@ -309,6 +309,29 @@ impl LoopBuilder {
     ///
     /// `Loop::builder()` starts from the `TINYLOOP_SEED` environment variable, if set; this
     /// overrides it. asyncio has no counterpart (its ready queue is always FIFO).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// // The order in which five tasks, all ready in the same turn, first run.
+    /// let start_order = |seed: u64| {
+    ///     let event_loop = tinyloop::Loop::builder().seed(seed).build().unwrap();
+    ///     event_loop.block_on(async {
+    ///         let order = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..5)
+    ///             .map(|i| {
+    ///                 let order = Rc::clone(&order);
+    ///                 tinyloop::spawn(async move { order.borrow_mut().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///         order.take()
+    ///     })
+    /// };
+    /// assert_eq!(start_order(7), start_order(7)); // one seed, one schedule
+    /// ```
     #[doc(alias = "TINYLOOP_SEED")]
     #[doc(alias = "rng_seed")]
     pub fn seed(mut self, seed: u64) -> Self {

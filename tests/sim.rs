@@ -303,6 +303,50 @@ fn equal_deadline_callbacks_are_reordered_by_the_seed() {
     assert!(seeded.iter().any(|o| *o != fifo), "{seeded:?}");
 }
 
+/// Readers on four socket pairs, all made readable before the loop polls: the poll hands out
+/// four wake-ups at once, and the order the readers then run in is the seed's.
+fn io_wake_order(seed: u64) -> Vec<usize> {
+    let lp = Loop::builder().seed(seed).build().unwrap();
+    lp.block_on(async {
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let mut writers = Vec::new();
+        let mut readers = Vec::new();
+        for i in 0..4 {
+            let (mut ours, mut theirs) = tinyloop::UnixStream::pair().unwrap();
+            writers.push(async move { ours.write_all(b"x").await.map(|()| ours) });
+            let order = Rc::clone(&order);
+            readers.push(tinyloop::spawn(async move {
+                let mut byte = [0u8; 1];
+                theirs.read_exact(&mut byte).await.unwrap();
+                order.borrow_mut().push(i);
+            }));
+        }
+        tinyloop::yield_now().await; // every reader is now parked on its socket
+        let mut keep = Vec::new();
+        for w in writers {
+            keep.push(w.await.unwrap()); // all four readable before the next poll
+        }
+        for r in readers {
+            r.await.unwrap();
+        }
+        order.take()
+    })
+}
+
+#[test]
+fn the_wake_ups_of_one_io_poll_are_ordered_by_the_seed() {
+    let orders: Vec<Vec<usize>> = (0..12).map(io_wake_order).collect();
+    for order in &orders {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [0, 1, 2, 3]);
+    }
+    assert!(
+        orders.iter().any(|o| *o != orders[0]),
+        "twelve seeds, one order: {orders:?}"
+    );
+}
+
 #[test]
 fn the_seed_never_reorders_the_steps_of_one_task() {
     let result = sim::explore(0..100, || async {
