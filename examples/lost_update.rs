@@ -17,6 +17,9 @@
 //! two. It prints the seed, the line that replays it, and the timeline of the two handlers
 //! that raced. With the read-compute-write under a `Lock`, every seed passes.
 //!
+//! In a test, `tinyloop::sim::check(200, racy_server)` does the same in one line: it panics
+//! with the failure, its replay line and the failing run's timeline.
+//!
 //! ```text
 //! cargo run --example lost_update
 //! cargo run --example lost_update -- --seeds 1000    # explore more schedules
