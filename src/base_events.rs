@@ -14,6 +14,7 @@ use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
 use crate::runtime::core::{Config, Core, MAIN_KEY};
 use crate::runtime::deadlock::Stopped;
+use crate::runtime::schedule::seed_from_env;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};
 use crate::task::{spawn_on, Task};
 use crate::trace::Trace;
@@ -29,10 +30,15 @@ use crate::trace::Trace;
 /// On other threads, and in [`Loop::block_on`], SIGINT is left alone (see
 /// [`crate::signal`]).
 ///
+/// **Seed.** With `TINYLOOP_SEED=N` in the environment the loop runs the seeded schedule
+/// `N` (see [`LoopBuilder::seed`] and [`crate::sim`]): the line a simulation failure prints
+/// replays its schedule on any program.
+///
 /// # Panics
 /// When a loop is already running on this thread (`.await` the future instead, or `spawn`
 /// it), if the OS refuses a poller, when `fut` panics (the panic propagates), when the loop
-/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), and on Ctrl-C (above).
+/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), on Ctrl-C (above), and when
+/// `TINYLOOP_SEED` is set to something that is not a whole number.
 #[doc(alias = "asyncio.run")]
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
@@ -89,7 +95,11 @@ impl Loop {
             .unwrap_or_else(|e| panic!("tinyloop could not create its OS poller: {e}"))
     }
 
-    /// Settings for a new loop.
+    /// Settings for a new loop. A seed in the `TINYLOOP_SEED` environment variable is taken
+    /// up as [`LoopBuilder::seed`] (so [`run`] and [`Loop::new`] honour it too).
+    ///
+    /// # Panics
+    /// When `TINYLOOP_SEED` is set to something that is not a whole number.
     pub fn builder() -> LoopBuilder {
         LoopBuilder {
             config: Config {
@@ -98,6 +108,7 @@ impl Loop {
                 virtual_time: false,
                 trace: false,
                 detect_deadlocks: true,
+                seed: seed_from_env(),
             },
         }
     }
@@ -201,6 +212,9 @@ impl Loop {
     /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
     /// should hold one while it may do so.
     pub fn handle(&self) -> LoopHandle {
+        self.core
+            .schedule
+            .note_outside_world("a LoopHandle (other threads)");
         LoopHandle::new(Arc::clone(&self.core.shared))
     }
 }
@@ -282,6 +296,46 @@ impl LoopBuilder {
     /// from other crates) without holding a `LoopHandle`.
     pub fn on_deadlock(mut self, action: OnDeadlock) -> Self {
         self.config.detect_deadlocks = action == OnDeadlock::Panic;
+        self
+    }
+
+    /// Seeded schedule, for deterministic simulation (see [`crate::sim`]): whenever several
+    /// things are ready at once (tasks in the ready queue, timers due in the same tick,
+    /// callbacks, the wake-ups of one I/O poll), a PRNG seeded with `seed` picks their order,
+    /// where the loop otherwise runs them first-in, first-out as asyncio does. The same
+    /// program with the same seed runs the same schedule; combine with
+    /// [`virtual_time`](Self::virtual_time) for the same timings too. The seed only ever
+    /// reorders whole polls of different ready things, never the steps of one task.
+    ///
+    /// `Loop::builder()` starts from the `TINYLOOP_SEED` environment variable, if set; this
+    /// overrides it. asyncio has no counterpart (its ready queue is always FIFO).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// // The order in which five tasks, all ready in the same turn, first run.
+    /// let start_order = |seed: u64| {
+    ///     let event_loop = tinyloop::Loop::builder().seed(seed).build().unwrap();
+    ///     event_loop.block_on(async {
+    ///         let order = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..5)
+    ///             .map(|i| {
+    ///                 let order = Rc::clone(&order);
+    ///                 tinyloop::spawn(async move { order.borrow_mut().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///         order.take()
+    ///     })
+    /// };
+    /// assert_eq!(start_order(7), start_order(7)); // one seed, one schedule
+    /// ```
+    #[doc(alias = "TINYLOOP_SEED")]
+    #[doc(alias = "rng_seed")]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
         self
     }
 

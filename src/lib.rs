@@ -61,6 +61,8 @@
 //! * `debug.rs`, `trace.rs`, `signal.rs`: the task dump, deadlock reports, the event trace
 //!   and its timeline, Ctrl-C; their machinery is in `runtime/observe.rs`, `deadlock.rs`,
 //!   `trace.rs` and `signals.rs`.
+//! * `sim.rs` and `runtime/schedule.rs`: deterministic simulation, a seeded order among ready
+//!   things, many seeds explored and the failing one replayed.
 
 #![deny(
     missing_docs,
@@ -75,6 +77,7 @@ pub mod io;
 pub mod net;
 mod runtime;
 pub mod signal;
+pub mod sim;
 pub mod sync;
 pub mod task;
 mod thread;

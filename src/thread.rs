@@ -34,6 +34,7 @@ where
     T: Send + 'static,
 {
     let core = context::current("tinyloop::to_thread");
+    core.schedule.note_outside_world("to_thread");
     let shared = Arc::new(Mutex::new(Exchange {
         result: None,
         waker: None,

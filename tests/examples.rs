@@ -413,3 +413,41 @@ fn timeline_draws_the_three_tutorial_tasks() {
         );
     }
 }
+
+#[test]
+fn lost_update_is_found_by_a_seed_replayed_and_fixed_by_the_lock() {
+    let out = run_example("lost_update", &["--seeds", "50"]);
+    line(
+        &out,
+        "FIFO order: the racy server counts 100 of 100 requests, test passes",
+    );
+    let found = line(&out, "sim::explore: seed ");
+    let seed = number_after(found, "sim::explore: seed ") as u64;
+    let message = line(&out, "lost update: req-");
+    line(&out, &format!("replay: TINYLOOP_SEED={seed} "));
+    // The timeline is cut down to the two handlers the message names.
+    let racers: Vec<&str> = message
+        .split_whitespace()
+        .filter(|w| w.starts_with("req-"))
+        .collect();
+    assert_eq!(racers.len(), 2, "{message}");
+    for racer in &racers {
+        line(&out, &format!("{racer} "));
+    }
+    let rows = out.lines().filter(|l| l.starts_with("req-")).count();
+    assert_eq!(rows, 2, "only the racers' rows:\n{out}");
+    line(&out, "with the Lock: 50 of 50 seeds pass");
+
+    // The replay line replays: the same seed, the same race.
+    let replayed = Command::new(examples_dir().join("lost_update"))
+        .env("TINYLOOP_SEED", seed.to_string())
+        .output()
+        .expect("the example runs again");
+    assert!(replayed.status.success());
+    let replayed = String::from_utf8_lossy(&replayed.stdout);
+    line(
+        &replayed,
+        &format!("sim::explore: seed {seed} fails (found in 1 run)"),
+    );
+    assert_eq!(line(&replayed, "lost update: req-"), message);
+}

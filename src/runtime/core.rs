@@ -17,6 +17,7 @@
 //!    is read first, so a task that wakes itself (or a callback that schedules another) runs
 //!    on the *next* turn, after I/O has had a look. This is what keeps one busy task from
 //!    starving the poller. (asyncio: `ntodo = len(self._ready)`.)
+//!    Under a seed, that batch is first put in the seed's order (`runtime/schedule.rs`).
 //!
 //! "This is the only place where callbacks are actually *called*", as CPython says; in
 //! tinyloop it is also the only place where task futures are polled.
@@ -35,6 +36,7 @@ use crossbeam_channel::Receiver;
 use super::clock::Clock;
 use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
+use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::trace::{By, Outcome, MAIN};
@@ -61,12 +63,14 @@ pub(crate) struct Config {
     pub(crate) trace: bool,
     /// Stop a loop that can never make progress (`runtime/deadlock.rs`).
     pub(crate) detect_deadlocks: bool,
+    /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
+    pub(crate) seed: Option<u64>,
 }
 
 /// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
 /// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
 /// callbacks wait in their own queue, in the same order, behind these markers.
-const CALLBACK_KEY: u64 = u64::MAX - 1;
+pub(super) const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -119,6 +123,8 @@ pub(crate) struct Core {
     pub(crate) observe: Observe,
     /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
     pub(crate) signals: SignalState,
+    /// FIFO, or the seed's order (`runtime/schedule.rs`).
+    pub(crate) schedule: Schedule,
 }
 
 impl std::fmt::Debug for Core {
@@ -164,6 +170,7 @@ impl Core {
             closing: Cell::new(false),
             observe,
             signals: SignalState::default(),
+            schedule: Schedule::new(config.seed),
             config,
             wake_buf: RefCell::new(Vec::new()),
         }))
@@ -378,6 +385,7 @@ impl Core {
 
         // 5. Run what was ready when the turn began.
         let ntodo = self.ready.borrow().len();
+        self.schedule.order(&self.ready, &self.callbacks, ntodo);
         for _ in 0..ntodo {
             let Some(item) = self.ready.borrow_mut().pop_front() else {
                 break;
