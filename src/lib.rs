@@ -99,7 +99,7 @@ pub use task::{
 pub use task::{
     as_completed, gather, select, select_all, shield, try_gather, wait, wait_timeout, AsCompleted,
     ChildError, Either, Gather, ReturnWhen, SelectAll, Shield, TaskGroup, TaskGroupError,
-    TaskOutcome, TryGather,
+    TryGather,
 };
 pub use thread::{to_thread, ToThread};
 pub use time::{

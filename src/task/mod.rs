@@ -37,7 +37,7 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{ChildError, TaskGroup, TaskGroupError};
 pub use select::{select, select_all, Either, SelectAll};
 pub use shield::{shield, Shield};
-pub use wait::{wait, wait_timeout, ReturnWhen, TaskOutcome};
+pub use wait::{wait, wait_timeout, ReturnWhen};
 
 /// Why a task produced no value: asyncio's `CancelledError`, or the exception it raised.
 #[doc(alias = "CancelledError")]
