@@ -121,6 +121,10 @@ pub struct TaskInfo {
 /// Awaiting gives `Ok(output)`, or `Err(JoinError::Cancelled)` if the task was cancelled (or
 /// its loop shut down first), or `Err(JoinError::Panicked(msg))` if it panicked. Dropping the
 /// handle detaches the task: it keeps running and its result is dropped when it finishes.
+///
+/// A panic is never lost: if the task panicked and its handle is dropped without having been
+/// awaited (asyncio's "Task exception was never retrieved"), the loop reports the panic on
+/// stderr once, with the task's name and spawn site, as it does for a detached task.
 #[doc(alias = "asyncio.Task")]
 #[must_use = "a Task runs even if dropped; await it for its result, or drop it explicitly to detach it"]
 pub struct Task<T> {
