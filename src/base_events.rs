@@ -29,6 +29,20 @@ use crate::trace::Trace;
 /// On other threads, and in [`Loop::block_on`], SIGINT is left alone (see
 /// [`crate::signal`]).
 ///
+/// **Debug mode without code changes.** With the environment variable `TINYLOOP_DEBUG=1`
+/// (asyncio's `PYTHONASYNCIODEBUG=1`), the loop runs in [debug mode](LoopBuilder::debug).
+/// For other settings, [`Loop::builder()`](Loop::builder)`....run(fut)` is `run` with options.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = tinyloop::run(async {
+///     tinyloop::sleep(Duration::from_millis(1)).await;
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
 /// # Panics
 /// When a loop is already running on this thread (`.await` the future instead, or `spawn`
 /// it), if the OS refuses a poller, when `fut` panics (the panic propagates), when the loop
@@ -37,25 +51,40 @@ use crate::trace::Trace;
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
     refuse_nested("tinyloop::run");
-    let at = Location::caller();
-    let event_loop = Loop::new();
-    if std::thread::current().name() == Some("main") {
-        // Like asyncio's Runner: only the main thread takes over Ctrl-C. Failing to install
-        // the handler leaves Ctrl-C with its default effect, which is no reason to refuse to run.
-        let _ = event_loop.core.interrupt_main_on_sigint();
-    }
-    match event_loop.drive(fut, at) {
-        Ok(output) => output,
-        Err(Stopped::Deadlock(report)) => panic!("{report}"),
-        Err(Stopped::Interrupted) => {
-            drop(event_loop);
-            panic!(
-                "interrupted by Ctrl-C: `tinyloop::run` cancelled its future and dropped every \
-                 task (asyncio's KeyboardInterrupt); await `tinyloop::signal::ctrl_c()` to \
-                 handle Ctrl-C yourself"
-            )
+    let event_loop = Loop::builder()
+        .build()
+        .unwrap_or_else(|e| panic!("tinyloop could not create its OS poller: {e}"));
+    event_loop.run_to_end(fut, Location::caller())
+}
+
+impl Loop {
+    /// `run`'s body, shared with [`LoopBuilder::run`]: Ctrl-C on the main thread, `fut` to
+    /// completion, then the loop (and every task still alive) is dropped.
+    fn run_to_end<F: Future>(self, fut: F, at: &'static Location<'static>) -> F::Output {
+        if std::thread::current().name() == Some("main") {
+            // Like asyncio's Runner: only the main thread takes over Ctrl-C. Failing to install
+            // the handler leaves Ctrl-C with its default effect, no reason to refuse to run.
+            let _ = self.core.interrupt_main_on_sigint();
+        }
+        match self.drive(fut, at) {
+            Ok(output) => output,
+            Err(Stopped::Deadlock(report)) => panic!("{report}"),
+            Err(Stopped::Interrupted) => {
+                drop(self);
+                panic!(
+                    "interrupted by Ctrl-C: `tinyloop::run` cancelled its future and dropped \
+                     every task (asyncio's KeyboardInterrupt); await `tinyloop::signal::ctrl_c()` \
+                     to handle Ctrl-C yourself"
+                )
+            }
         }
     }
+}
+
+/// Whether `TINYLOOP_DEBUG` asks for debug mode (asyncio's `PYTHONASYNCIODEBUG`): set to
+/// anything but empty or `0`.
+fn debug_from_env() -> bool {
+    std::env::var_os("TINYLOOP_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 #[track_caller]
@@ -89,11 +118,23 @@ impl Loop {
             .unwrap_or_else(|e| panic!("tinyloop could not create its OS poller: {e}"))
     }
 
-    /// Settings for a new loop.
+    /// Settings for a new loop, to change with the builder's methods; finish with
+    /// [`run`](LoopBuilder::run) (like [`run`](crate::run)) or [`build`](LoopBuilder::build).
+    /// Debug mode starts on when the environment has `TINYLOOP_DEBUG=1` (as every asyncio loop
+    /// reads `PYTHONASYNCIODEBUG`); [`debug(false)`](LoopBuilder::debug) turns it off anyway.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
+    /// let start = lp.block_on(async { tinyloop::now() });
+    /// lp.block_on(tinyloop::sleep(Duration::from_secs(3600))); // at once: virtual time
+    /// assert_eq!(lp.block_on(async { tinyloop::now() }) - start, Duration::from_secs(3600));
+    /// ```
     pub fn builder() -> LoopBuilder {
         LoopBuilder {
             config: Config {
-                debug: false,
+                debug: debug_from_env(),
                 slow_poll_threshold: Duration::from_millis(100),
                 virtual_time: false,
                 trace: false,
@@ -237,8 +278,16 @@ impl LoopBuilder {
     /// [`slow_poll_threshold`](Self::slow_poll_threshold) is reported on stderr with what ran
     /// (the task's name and spawn location, the main future and its `block_on` call, or a
     /// callback and the call that scheduled it) and how long it took. It costs two clock
-    /// reads per poll, cheap enough to leave on in tests.
+    /// reads per poll, cheap enough to leave on in tests. Off by default, unless the
+    /// environment has `TINYLOOP_DEBUG=1` (asyncio's `PYTHONASYNCIODEBUG`).
+    ///
+    /// ```
+    /// let lp = tinyloop::Loop::builder().debug(true).build()?;
+    /// lp.block_on(async { /* a poll over 100 ms would be reported on stderr */ });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[doc(alias = "set_debug")]
+    #[doc(alias = "PYTHONASYNCIODEBUG")]
     pub fn debug(mut self, on: bool) -> Self {
         self.config.debug = on;
         self
@@ -290,6 +339,38 @@ impl LoopBuilder {
         Ok(Loop {
             core: Core::new(self.config)?,
         })
+    }
+
+    /// [`tinyloop::run`](crate::run) with these settings: asyncio's `asyncio.run(main(),
+    /// debug=True)`. Runs `fut` to completion on a new loop, handles Ctrl-C on the main thread
+    /// and drops every task still alive afterwards, exactly as `run` does. `Err` only if the
+    /// OS refuses a poller.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinyloop::Loop;
+    ///
+    /// let waited = Loop::builder()
+    ///     .debug(true)
+    ///     .virtual_time(true)
+    ///     .run(async {
+    ///         let start = tinyloop::now();
+    ///         tinyloop::sleep(Duration::from_secs(60)).await;
+    ///         tinyloop::now() - start
+    ///     })?;
+    /// assert_eq!(waited, Duration::from_secs(60));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`run`](crate::run): when a loop is already running on this thread, when `fut`
+    /// panics, on a deadlock, and on Ctrl-C.
+    #[doc(alias = "asyncio.run")]
+    #[track_caller]
+    pub fn run<F: Future>(self, fut: F) -> std::io::Result<F::Output> {
+        refuse_nested("LoopBuilder::run");
+        let at = Location::caller();
+        Ok(self.build()?.run_to_end(fut, at))
     }
 }
 

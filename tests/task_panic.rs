@@ -270,14 +270,34 @@ fn an_unobserved_panic_is_reported_once_when_its_handle_goes() {
     let count = |needle: &str| stderr.lines().filter(|l| l.contains(needle)).count();
     assert_eq!(count("unobserved boom 1"), 1, "{stderr}");
     assert_eq!(count("unobserved boom 2"), 1, "{stderr}");
-    assert_eq!(count("observed boom 3"), 0, "awaited panics are the caller's: {stderr}");
-    assert_eq!(count("observed boom 4"), 0, "awaited panics are the caller's: {stderr}");
-    let report = stderr.lines().find(|l| l.contains("unobserved boom 1")).unwrap();
-    assert!(report.contains("held-then-dropped"), "name missing: {report}");
+    assert_eq!(
+        count("observed boom 3"),
+        0,
+        "awaited panics are the caller's: {stderr}"
+    );
+    assert_eq!(
+        count("observed boom 4"),
+        0,
+        "awaited panics are the caller's: {stderr}"
+    );
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("unobserved boom 1"))
+        .unwrap();
+    assert!(
+        report.contains("held-then-dropped"),
+        "name missing: {report}"
+    );
     let at = child_value(&stdout, "DROPPED_AT");
     assert!(report.contains(&at), "spawn location missing: {report}");
-    let report = stderr.lines().find(|l| l.contains("unobserved boom 2")).unwrap();
-    assert!(report.contains("outlives-the-loop"), "name missing: {report}");
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("unobserved boom 2"))
+        .unwrap();
+    assert!(
+        report.contains("outlives-the-loop"),
+        "name missing: {report}"
+    );
     for marker in ["BEFORE_DROP", "AFTER_DROP", "RUN_RETURNED", "LATE_DROPPED"] {
         assert!(stdout.contains(marker), "{marker} missing:\n{stdout}");
     }
