@@ -128,7 +128,7 @@ impl Loop {
     ///
     /// let lp = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
     /// let start = lp.block_on(async { tinyloop::now() });
-    /// lp.block_on(tinyloop::sleep(Duration::from_secs(3600))); // at once: virtual time
+    /// lp.block_on(async { tinyloop::sleep(Duration::from_secs(3600)).await }); // at once
     /// assert_eq!(lp.block_on(async { tinyloop::now() }) - start, Duration::from_secs(3600));
     /// ```
     pub fn builder() -> LoopBuilder {

@@ -97,7 +97,7 @@ fn is_err_result<T>(output: &T) -> bool {
 /// ```
 /// use std::time::Duration;
 /// use tinyloop::{spawn, wait, ReturnWhen};
-/// # tinyloop::run(async {
+/// # tinyloop::Loop::builder().virtual_time(true).run(async {
 /// let tasks = [10, 20].map(|ms| spawn(async move {
 ///     tinyloop::sleep(Duration::from_millis(ms)).await;
 ///     ms
@@ -107,7 +107,7 @@ fn is_err_result<T>(output: &T) -> bool {
 /// for task in done {
 ///     assert_eq!(task.await.unwrap(), 10);
 /// }
-/// # });
+/// # }).unwrap();
 /// ```
 ///
 /// With [`ReturnWhen::FirstException`], an `Err` output stops the wait like a panic would:
@@ -115,7 +115,7 @@ fn is_err_result<T>(output: &T) -> bool {
 /// ```
 /// use std::time::Duration;
 /// use tinyloop::{sleep, spawn, wait, ReturnWhen};
-/// # tinyloop::run(async {
+/// # tinyloop::Loop::builder().virtual_time(true).run(async {
 /// let fetch = |ms: u64, ok: bool| spawn(async move {
 ///     sleep(Duration::from_millis(ms)).await;
 ///     if ok { Ok(ms) } else { Err(format!("fetch {ms} failed")) }
@@ -125,7 +125,7 @@ fn is_err_result<T>(output: &T) -> bool {
 /// assert_eq!((done.len(), pending.len()), (1, 2));
 /// assert_eq!(done.into_iter().next().unwrap().await.unwrap(), Err("fetch 1 failed".into()));
 /// pending.iter().for_each(|task| { task.cancel(); });
-/// # });
+/// # }).unwrap();
 /// ```
 #[doc(alias = "asyncio.wait")]
 pub async fn wait<T: 'static>(
@@ -147,14 +147,14 @@ pub async fn wait<T: 'static>(
 /// ```
 /// use std::time::Duration;
 /// use tinyloop::{sleep, spawn, wait_timeout, ReturnWhen};
-/// # tinyloop::run(async {
+/// # tinyloop::Loop::builder().virtual_time(true).run(async {
 /// let quick = spawn(async { ("quick", 1) });
 /// let slow = spawn(async { sleep(Duration::from_secs(3600)).await; ("slow", 2) });
 /// let (done, pending) =
 ///     wait_timeout([quick, slow], ReturnWhen::AllCompleted, Duration::from_millis(10)).await;
 /// assert_eq!((done.len(), pending.len()), (1, 1));
 /// pending[0].cancel();
-/// # });
+/// # }).unwrap();
 /// ```
 #[doc(alias = "asyncio.wait")]
 pub async fn wait_timeout<T: 'static>(
