@@ -121,6 +121,9 @@ impl fmt::Debug for TcpListener {
 /// value. Reading and writing take `&mut self`; to read in one task and write in another,
 /// [`split`](Self::split) or [`into_split`](Self::into_split) it. It also implements
 /// `futures_io::AsyncRead` and `AsyncWrite`, so `io::BufReader` and `io::BufWriter` wrap it.
+/// Its inherent `read`, `write_all` and friends take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name, and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 ///
 /// Dropping the stream closes the socket (after taking it out of the poller).
 #[doc(alias = "open_connection")]

@@ -77,7 +77,9 @@ impl fmt::Debug for UnixListener {
 }
 
 /// A Unix domain stream connection; the same methods as
-/// [`TcpStream`](super::TcpStream) minus the TCP options.
+/// [`TcpStream`](super::TcpStream) minus the TCP options. Its inherent `read`, `write_all` and
+/// friends take precedence over `AsyncReadExt` / `AsyncWriteExt` methods of the same name,
+/// and behave the same ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 ///
 /// asyncio: the `(reader, writer)` pair of `asyncio.open_unix_connection`.
 #[doc(alias = "open_unix_connection")]
