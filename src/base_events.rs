@@ -101,7 +101,22 @@ fn refuse_nested(what: &str) {
 ///
 /// One thread, one loop: a ready queue of tasks, a timer wheel, an I/O poller and a channel
 /// for wake-ups from other threads. Dropping the loop drops every task still alive.
+///
+/// Most programs never name a `Loop`: [`run`] makes one, runs a future and drops it. Keep a
+/// `Loop` to run several futures on the same tasks (asyncio's `loop.run_until_complete`).
+///
+/// ```
+/// use tinyloop::Loop;
+///
+/// let lp = Loop::new();
+/// let sum = lp.spawn(async { 1 + 1 }); // spawned before the loop runs
+/// assert_eq!(lp.block_on(sum), Ok(2));
+/// assert_eq!(lp.block_on(async { "again" }), "again");
+/// ```
+///
 #[doc(alias = "AbstractEventLoop")]
+#[doc(alias = "asyncio.Runner")]
+#[doc(alias = "get_event_loop")]
 #[doc(alias = "new_event_loop")]
 pub struct Loop {
     core: Rc<Core>,
@@ -151,6 +166,15 @@ impl Loop {
     /// finds itself deadlocked: `fut` is waiting and nothing can ever wake it (the panic
     /// message says what it waits on and lists the tasks; see [`LoopBuilder::on_deadlock`]
     /// and [`Loop::try_block_on`]).
+    ///
+    /// ```
+    /// let lp = tinyloop::Loop::new();
+    /// let task = lp.spawn(async { "kept between calls" });
+    /// lp.block_on(async { tinyloop::yield_now().await }); // the task runs here
+    /// assert!(task.is_done());
+    /// assert_eq!(lp.block_on(task), Ok("kept between calls"));
+    /// ```
+    ///
     #[doc(alias = "run_until_complete")]
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
@@ -378,6 +402,28 @@ impl LoopBuilder {
 /// `call_soon_threadsafe`).
 ///
 /// The loop counts its live handles: while one exists, it never reports a deadlock.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let lp = tinyloop::Loop::new();
+/// let handle = lp.handle();
+/// let done = Arc::new(AtomicBool::new(false));
+/// let flag = Arc::clone(&done);
+/// let worker = std::thread::spawn(move || {
+///     // ... blocking work on this thread, then hand over to the loop's thread:
+///     handle.call_soon_threadsafe(move || flag.store(true, Ordering::SeqCst)).unwrap();
+/// });
+/// lp.block_on(async {
+///     while !done.load(Ordering::SeqCst) {
+///         tinyloop::sleep(Duration::from_millis(1)).await;
+///     }
+/// });
+/// worker.join().unwrap();
+/// ```
+///
 #[derive(Debug)]
 pub struct LoopHandle {
     shared: Arc<Shared>,

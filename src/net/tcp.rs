@@ -90,6 +90,20 @@ impl TcpListener {
     /// connection. Several tasks may accept on one listener at once.
     ///
     /// asyncio: `loop.sock_accept(sock)`.
+    ///
+    /// ```
+    /// use tinyloop::net::{TcpListener, TcpStream};
+    ///
+    /// tinyloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = tinyloop::spawn(TcpStream::connect(listener.local_addr()?));
+    ///     let (_conn, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     #[doc(alias = "sock_accept")]
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
@@ -141,6 +155,29 @@ impl TcpStream {
     /// error is returned if none connects (`ConnectionRefused` when nothing listens).
     ///
     /// asyncio: `asyncio.open_connection(host, port)`.
+    ///
+    /// ```
+    /// use tinyloop::net::{TcpListener, TcpStream};
+    ///
+    /// tinyloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?; // port 0: any free port
+    ///     let addr = listener.local_addr()?;
+    ///     let server = tinyloop::spawn(async move {
+    ///         let (mut conn, _peer) = listener.accept().await?;
+    ///         let mut buf = [0; 5];
+    ///         conn.read_exact(&mut buf).await?;
+    ///         conn.write_all(&buf).await // echo
+    ///     });
+    ///     let mut stream = TcpStream::connect(addr).await?;
+    ///     stream.write_all(b"hello").await?;
+    ///     let mut reply = [0; 5];
+    ///     stream.read_exact(&mut reply).await?;
+    ///     assert_eq!(&reply, b"hello");
+    ///     server.await.unwrap()
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     ///
     /// # Panics
     ///

@@ -118,6 +118,21 @@ impl UnixStream {
     /// A connected pair of unnamed sockets (`socketpair(2)`): handy for tests and for
     /// talking to a child process.
     ///
+    /// ```
+    /// use tinyloop::net::UnixStream;
+    ///
+    /// tinyloop::run(async {
+    ///     let (mut a, mut b) = UnixStream::pair()?;
+    ///     a.write_all(b"over here").await?;
+    ///     let mut buf = [0; 9];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"over here");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    ///
     /// # Panics
     ///
     /// Outside a running loop.

@@ -609,6 +609,16 @@ queue_type! {
 queue_type! {
     /// A last-in, first-out queue (a stack): asyncio's `LifoQueue`. [`get`](LifoQueue::get)
     /// returns the item put most recently; otherwise it behaves as [`Queue`].
+    ///
+    /// ```
+    /// let stack = tinyloop::LifoQueue::unbounded();
+    /// for page in ["home", "search", "result"] {
+    ///     stack.try_put(page).unwrap();
+    /// }
+    /// assert_eq!(stack.try_get(), Ok("result")); // the last one put
+    /// assert_eq!(stack.try_get(), Ok("search"));
+    /// ```
+    ///
     LifoQueue<T>, Vec<T>, "asyncio.LifoQueue"
 }
 
@@ -616,6 +626,16 @@ queue_type! {
     /// A queue that returns its smallest item first: asyncio's `PriorityQueue`. Items are
     /// compared with `Ord`; put `(priority, item)` tuples, or wrap items in
     /// [`Reverse`](std::cmp::Reverse) for largest first. Otherwise it behaves as [`Queue`].
+    ///
+    /// ```
+    /// tinyloop::run(async {
+    ///     let jobs = tinyloop::PriorityQueue::new(0);
+    ///     jobs.put((2, "send report")).await.unwrap();
+    ///     jobs.put((1, "fix outage")).await.unwrap();
+    ///     assert_eq!(jobs.get().await, Ok((1, "fix outage"))); // smallest first
+    /// });
+    /// ```
+    ///
     PriorityQueue<T: Ord>, BinaryHeap<Reverse<T>>, "asyncio.PriorityQueue"
 }
 
@@ -764,6 +784,20 @@ tinyloop::run(async {
 
 /// A put or get on a queue that was [shut down](Queue::shutdown): asyncio's `QueueShutDown`.
 /// A failed put hands its item back in the field; for a get it is `()`.
+///
+/// ```
+/// use tinyloop::{Queue, QueueShutDown};
+///
+/// tinyloop::run(async {
+///     let queue = Queue::new(0);
+///     queue.put("kept").await.unwrap();
+///     queue.shutdown();
+///     assert_eq!(queue.put("refused").await.unwrap_err().0, "refused"); // handed back
+///     assert_eq!(queue.get().await, Ok("kept")); // gets drain what is left...
+///     assert_eq!(queue.get().await, Err(QueueShutDown(()))); // ...then fail
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.QueueShutDown")]
 #[derive(thiserror::Error, Clone, Copy, PartialEq, Eq)]
 #[error("the queue was shut down: it takes no more items, and gets fail once it is empty")]
@@ -777,6 +811,18 @@ impl<T> fmt::Debug for QueueShutDown<T> {
 }
 
 /// Why [`try_put`](Queue::try_put) failed; either way the item comes back. asyncio raises
+///
+/// ```
+/// use tinyloop::{Queue, TryPutError};
+///
+/// let queue = Queue::new(1);
+/// queue.try_put(1).unwrap();
+/// match queue.try_put(2) {
+///     Err(TryPutError::Full(item)) => assert_eq!(item, 2), // asyncio's QueueFull
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+///
 /// `QueueFull` or `QueueShutDown`.
 #[doc(alias = "asyncio.QueueFull")]
 #[derive(thiserror::Error, Clone, Copy, PartialEq, Eq)]
@@ -810,6 +856,16 @@ impl<T> fmt::Debug for TryPutError<T> {
 }
 
 /// Why [`try_get`](Queue::try_get) failed. asyncio raises `QueueEmpty` or `QueueShutDown`.
+///
+/// ```
+/// use tinyloop::{Queue, TryGetError};
+///
+/// let queue = Queue::<u8>::unbounded();
+/// assert_eq!(queue.try_get(), Err(TryGetError::Empty)); // asyncio's QueueEmpty
+/// queue.shutdown();
+/// assert_eq!(queue.try_get(), Err(TryGetError::ShutDown));
+/// ```
+///
 #[doc(alias = "asyncio.QueueEmpty")]
 #[derive(thiserror::Error, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryGetError {

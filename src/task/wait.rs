@@ -36,6 +36,21 @@ use super::ready_set::ReadySet;
 use super::Task;
 
 /// When [`wait`] returns: asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tinyloop::{sleep, spawn, wait, ReturnWhen};
+///
+/// tinyloop::Loop::builder().virtual_time(true).run(async {
+///     let nap = |s: u64| spawn(async move { sleep(Duration::from_secs(s)).await; s });
+///     let (done, pending) = wait([nap(1), nap(2)], ReturnWhen::FirstCompleted).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     let (done, pending) = wait(pending, ReturnWhen::AllCompleted).await;
+///     assert_eq!((done.len(), pending.len()), (1, 0));
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[doc(alias = "return_when")]
 pub enum ReturnWhen {
