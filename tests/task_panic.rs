@@ -233,6 +233,8 @@ const UNOBSERVED_ENV: &str = "TINYLOOP_TEST_UNOBSERVED_PANIC_CHILD";
 /// unawaited (one inside the loop, one after `run` returned), two give the panic back.
 fn unobserved_panic_child() {
     std::panic::set_hook(Box::new(|_| {}));
+    // `run` hands back a Task, on purpose: it is dropped only after the loop is gone.
+    #[allow(clippy::async_yields_async)]
     let late = tinyloop::run(async {
         let dropped = spawn_named("held-then-dropped", async { panic!("unobserved boom 1") });
         println!("DROPPED_AT={}", dropped.info().unwrap().spawned_at);

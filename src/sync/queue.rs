@@ -699,6 +699,8 @@ macro_rules! queue_stream {
                 let core = Rc::clone(&self.core);
                 let next_get = move || {
                     let core = Rc::clone(&core);
+                    // Not redundant: the block owns the `Rc` that the `Get` borrows.
+                    #[allow(clippy::redundant_async_block)]
                     async move { Get { core: &core, key: None }.await }
                 };
                 Items { get: Box::pin(next_get()), next_get, ended: false }
