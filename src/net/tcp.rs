@@ -38,19 +38,38 @@ use crate::runtime::reactor::Direction;
 /// asyncio: the listening socket behind `asyncio.start_server` / `loop.create_server`,
 /// driven with `loop.sock_accept`.
 ///
-/// ```no_run
-/// # tinyloop::run(async {
-/// let listener = tinyloop::net::TcpListener::bind("127.0.0.1:8080")?;
-/// loop {
-///     let (mut stream, _peer) = listener.accept().await?;
-///     tinyloop::spawn(async move {
-///         let mut buf = [0; 1024];
-///         while let Ok(n @ 1..) = stream.read(&mut buf).await {
-///             if stream.write_all(&buf[..n]).await.is_err() { break; }
-///         }
-///     });
+/// An echo server, one task per connection, and a client to try it:
+///
+/// ```
+/// use tinyloop::net::{TcpListener, TcpStream};
+///
+/// async fn serve(listener: TcpListener) -> std::io::Result<()> {
+///     loop {
+///         let (mut stream, _peer) = listener.accept().await?;
+///         tinyloop::spawn(async move {
+///             let mut buf = [0; 1024];
+///             while let Ok(n @ 1..) = stream.read(&mut buf).await {
+///                 if stream.write_all(&buf[..n]).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     }
 /// }
-/// # #[allow(unreachable_code)] Ok::<(), std::io::Error>(()) }).unwrap();
+///
+/// tinyloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?; // "0.0.0.0:8080" for a real one
+///     let addr = listener.local_addr()?;
+///     drop(tinyloop::spawn(serve(listener))); // detached: serves until `run` returns
+///
+///     let mut client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     let mut reply = [0; 4];
+///     client.read_exact(&mut reply).await?;
+///     assert_eq!(&reply, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[doc(alias = "start_server")]
 #[doc(alias = "create_server")]
