@@ -292,6 +292,25 @@ impl std::fmt::Debug for Loop {
 }
 
 /// Settings for a new [`Loop`].
+///
+/// Start from [`Loop::builder`], set what you need, and finish with [`run`](Self::run) (the
+/// usual way: `run` with options) or [`build`](Self::build) (a [`Loop`] to keep).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let out = tinyloop::Loop::builder()
+///     .debug(true)                                       // asyncio's debug=True
+///     .slow_poll_threshold(Duration::from_millis(50))    // slow_callback_duration
+///     .virtual_time(true)                                // timers without waiting
+///     .run(async {
+///         tinyloop::sleep(Duration::from_secs(10)).await;
+///         "ten virtual seconds later"
+///     })?;
+/// assert_eq!(out, "ten virtual seconds later");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 #[derive(Debug, Clone)]
 pub struct LoopBuilder {
     config: Config,

@@ -159,6 +159,8 @@ impl fmt::Debug for TcpListener {
 /// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 ///
 /// Dropping the stream closes the socket (after taking it out of the poller).
+///
+/// [`connect`](Self::connect) has a client and server to run; [`TcpListener`] an echo server.
 #[doc(alias = "open_connection")]
 #[doc(alias = "StreamReader")]
 #[doc(alias = "StreamWriter")]
