@@ -5,6 +5,11 @@
 //! datagram, each `recv_from` takes one whole datagram (the part that does not fit in the
 //! buffer is discarded by the OS). `connect` only fixes a default peer and filters what
 //! `recv` receives. All methods take `&self`, so tasks can share one socket (`Rc`).
+//!
+//! Empty buffers keep the datagram meaning, as std's do (unlike a stream, where a zero-byte
+//! read or write completes at once): `send_to(&[], addr)` sends an empty datagram, which is
+//! valid UDP, and `recv_from(&mut [])` waits for the next datagram and takes it whole (its
+//! bytes do not fit and are discarded), returning 0.
 
 use std::fmt;
 use std::io;
