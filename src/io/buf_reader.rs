@@ -296,6 +296,27 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     ///
     /// asyncio: `StreamReader.readline()` (which raises `ValueError` for the over-long
     /// line). Cancel-safe.
+    ///
+    /// ```
+    /// use tinyloop::io::BufReader;
+    /// use tinyloop::net::UnixStream;
+    ///
+    /// tinyloop::run(async {
+    ///     let (mut writer, reader) = UnixStream::pair()?;
+    ///     writer.write_all(b"first\nsecond\n").await?;
+    ///     drop(writer); // end of stream after the two lines
+    ///     let mut reader = BufReader::new(reader);
+    ///     let mut lines = Vec::new();
+    ///     let mut line = String::new();
+    ///     while reader.read_line(&mut line).await? != 0 {
+    ///         lines.push(std::mem::take(&mut line));
+    ///     }
+    ///     assert_eq!(lines, ["first\n", "second\n"]);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     #[doc(alias = "readline")]
     pub async fn read_line(&mut self, line: &mut String) -> io::Result<usize> {
         let end = self.find(b'\n').await?;

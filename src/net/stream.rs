@@ -165,6 +165,10 @@ macro_rules! stream_read_methods {
         ///
         /// asyncio: `StreamReader.read(n)`. Cancel-safe: if the future is dropped, no
         /// bytes were taken from the socket.
+        ///
+        /// This inherent method is what `stream.read(..)` runs even where
+        /// `futures::AsyncReadExt` is imported; the trait's `read` behaves the same (see
+        /// [the `net` module](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
         #[doc(alias = "recv")]
         pub fn read<'io>(
             &'io mut self,
@@ -206,6 +210,10 @@ macro_rules! stream_write_methods {
         ///
         /// asyncio: `writer.write(data); await writer.drain()`. Not cancel-safe: if
         /// dropped part-way, an unknown prefix of `buf` has been sent.
+        ///
+        /// This inherent method is what `stream.write_all(..)` runs even where
+        /// `futures::AsyncWriteExt` is imported; the trait's `write_all` behaves the same
+        /// (see [the `net` module](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
         #[doc(alias = "drain")]
         pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
             self.io().write_all(buf).await

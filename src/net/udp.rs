@@ -25,6 +25,22 @@ use crate::runtime::reactor::Direction;
 ///
 /// asyncio: the socket behind `loop.create_datagram_endpoint`, driven with
 /// `loop.sock_sendto` / `loop.sock_recvfrom`.
+///
+/// ```
+/// use tinyloop::net::UdpSocket;
+///
+/// tinyloop::run(async {
+///     let server = UdpSocket::bind("127.0.0.1:0")?;
+///     let client = UdpSocket::bind("127.0.0.1:0")?;
+///     client.send_to(b"ping", server.local_addr()?).await?;
+///     let mut buf = [0; 16];
+///     let (n, from) = server.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr()?));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 #[doc(alias = "create_datagram_endpoint")]
 #[doc(alias = "DatagramTransport")]
 pub struct UdpSocket {

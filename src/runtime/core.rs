@@ -323,7 +323,8 @@ impl Core {
         }
     }
 
-    /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches.
+    /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches. A
+    /// panic nobody took out of the handle is reported now, as a detached task's would be.
     pub(crate) fn release_handle(&self, key: u64) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
@@ -332,6 +333,13 @@ impl Core {
         if slot.state == State::Done {
             let slot = tasks.remove(key);
             drop(tasks);
+            if let Some(slot) = &slot {
+                if let Body::Failed(e) = &slot.body {
+                    if let JoinError::Panicked(msg) = &**e {
+                        report_unobserved_panic(&slot.meta, msg);
+                    }
+                }
+            }
             drop(slot);
         } else {
             slot.has_handle = false;
@@ -618,12 +626,7 @@ impl Core {
             }
         } else {
             if let Err(JoinError::Panicked(msg)) = &result {
-                eprintln!(
-                    "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
-                     (nobody holds its Task handle, so the loop reports it here and carries on)",
-                    display_name(&slot.meta),
-                    slot.meta.spawned_at
-                );
+                report_unobserved_panic(&slot.meta, msg);
             }
             let slot = tasks.remove(key);
             drop(tasks);
@@ -729,6 +732,17 @@ pub(super) fn run_callback(cb: &Callback) {
             );
         }
     }
+}
+
+/// Reports a task's panic that no `Task` handle will ever return: the task was detached, or
+/// its handle was dropped without being awaited. Once per task: its result goes with it.
+fn report_unobserved_panic(meta: &Meta, msg: &str) {
+    eprintln!(
+        "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
+         (nobody awaited its Task handle, so the loop reports it here and carries on)",
+        display_name(meta),
+        meta.spawned_at
+    );
 }
 
 /// "Task-<n>" unless the task was named.
