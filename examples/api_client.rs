@@ -763,9 +763,10 @@ fn print_table(rows: &[Row]) {
 /// The tutorial's usage example against a server that misbehaves: one request, then a batch
 /// through `batch_completion` with at most 5 in flight.
 async fn flaky_batch(addr: SocketAddr, second: Duration, batch: usize) {
-    // The timeout is 3 of the tutorial's seconds rather than 30, so slow replies trip it.
+    // The timeout is 6 of the tutorial's seconds rather than 30, so slow replies (10 s) trip
+    // it, while a normal reply (2 s) has 4 s to spare even on a busy machine.
     let client =
-        AsyncApiClient::new(addr, "sk-local-mock", 5, second * 3).with_backoff_unit(second);
+        AsyncApiClient::new(addr, "sk-local-mock", 5, second * 6).with_backoff_unit(second);
 
     match client.chat_completion(&[user("Hello")], "gpt-4").await {
         Ok(reply) => println!("  single request: {:?}", reply.content),

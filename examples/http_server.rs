@@ -24,8 +24,9 @@
 //! serving N requests), `--self-test` (bind a free port, send keep-alive, pipelined and
 //! closing requests from the same loop, check the answers, exit; this is what CI runs).
 //!
-//! Not a production server: no limit on header size, no chunked request bodies, no
-//! timeouts on slow clients (wrap `read_line` in `tinyloop::timeout` to add one).
+//! Not a production server: each header line is bounded (`BufReader`'s 64 KiB line limit
+//! turns an over-long one into a 400), but not the number of headers; no chunked request
+//! bodies, no timeouts on slow clients (wrap `read_line` in `tinyloop::timeout` to add one).
 
 use std::cell::Cell;
 use std::io;

@@ -383,21 +383,27 @@ fn wakes(lp: &Loop, threads: usize, tasks: usize, seconds: f64) -> String {
             ticks += 1;
         }
         running.store(false, Ordering::Relaxed);
-        let mut sent = 0;
-        for w in workers {
-            sent += w.join().expect("a waking thread panicked");
-        }
-        // The final wake, from another thread: must not be lost.
+        // Joined on a pool thread, never on the loop's own: a blocking join here would stall
+        // every task until the workers noticed the flag.
+        let sent: u64 = tinyloop::to_thread(move || {
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a waking thread panicked"))
+                .sum()
+        })
+        .await
+        .expect("joining the workers never panics");
+        // The final wake, from another thread (a pool thread): must not be lost.
         stop.store(true, Ordering::Release);
         let s = Arc::clone(&slots);
-        std::thread::spawn(move || {
+        tinyloop::to_thread(move || {
             for slot in s.iter() {
                 slot.wakes.fetch_add(1, Ordering::AcqRel);
                 slot.waker.lock().unwrap().as_ref().unwrap().wake_by_ref();
             }
         })
-        .join()
-        .unwrap();
+        .await
+        .expect("the final wakes never panic");
         let mut polls = 0;
         for (i, h) in handles.into_iter().enumerate() {
             let p = h.await.expect("a woken task finished");

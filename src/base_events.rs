@@ -14,6 +14,7 @@ use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
 use crate::runtime::core::{Config, Core, MAIN_KEY};
 use crate::runtime::deadlock::Stopped;
+use crate::runtime::schedule::seed_from_env;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};
 use crate::task::{spawn_on, Task};
 use crate::trace::Trace;
@@ -29,33 +30,67 @@ use crate::trace::Trace;
 /// On other threads, and in [`Loop::block_on`], SIGINT is left alone (see
 /// [`crate::signal`]).
 ///
+/// **Seed.** With `TINYLOOP_SEED=N` in the environment the loop runs the seeded schedule
+/// `N` (see [`LoopBuilder::seed`] and [`crate::sim`]): the line a simulation failure prints
+/// replays its schedule on any program.
+///
+/// **Debug mode without code changes.** With the environment variable `TINYLOOP_DEBUG=1`
+/// (asyncio's `PYTHONASYNCIODEBUG=1`), the loop runs in [debug mode](LoopBuilder::debug).
+/// For other settings, [`Loop::builder()`](Loop::builder)`....run(fut)` is `run` with options.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = tinyloop::run(async {
+///     tinyloop::sleep(Duration::from_millis(1)).await;
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
 /// # Panics
 /// When a loop is already running on this thread (`.await` the future instead, or `spawn`
 /// it), if the OS refuses a poller, when `fut` panics (the panic propagates), when the loop
-/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), and on Ctrl-C (above).
+/// finds itself deadlocked (see [`LoopBuilder::on_deadlock`]), on Ctrl-C (above), and when
+/// `TINYLOOP_SEED` is set to something that is not a whole number.
 #[doc(alias = "asyncio.run")]
 #[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
     refuse_nested("tinyloop::run");
-    let at = Location::caller();
-    let event_loop = Loop::new();
-    if std::thread::current().name() == Some("main") {
-        // Like asyncio's Runner: only the main thread takes over Ctrl-C. Failing to install
-        // the handler leaves Ctrl-C with its default effect, which is no reason to refuse to run.
-        let _ = event_loop.core.interrupt_main_on_sigint();
-    }
-    match event_loop.drive(fut, at) {
-        Ok(output) => output,
-        Err(Stopped::Deadlock(report)) => panic!("{report}"),
-        Err(Stopped::Interrupted) => {
-            drop(event_loop);
-            panic!(
-                "interrupted by Ctrl-C: `tinyloop::run` cancelled its future and dropped every \
-                 task (asyncio's KeyboardInterrupt); await `tinyloop::signal::ctrl_c()` to \
-                 handle Ctrl-C yourself"
-            )
+    let event_loop = Loop::builder()
+        .build()
+        .unwrap_or_else(|e| panic!("tinyloop could not create its OS poller: {e}"));
+    event_loop.run_to_end(fut, Location::caller())
+}
+
+impl Loop {
+    /// `run`'s body, shared with [`LoopBuilder::run`]: Ctrl-C on the main thread, `fut` to
+    /// completion, then the loop (and every task still alive) is dropped.
+    fn run_to_end<F: Future>(self, fut: F, at: &'static Location<'static>) -> F::Output {
+        if std::thread::current().name() == Some("main") {
+            // Like asyncio's Runner: only the main thread takes over Ctrl-C. Failing to install
+            // the handler leaves Ctrl-C with its default effect, no reason to refuse to run.
+            let _ = self.core.interrupt_main_on_sigint();
+        }
+        match self.drive(fut, at) {
+            Ok(output) => output,
+            Err(Stopped::Deadlock(report)) => panic!("{report}"),
+            Err(Stopped::Interrupted) => {
+                drop(self);
+                panic!(
+                    "interrupted by Ctrl-C: `tinyloop::run` cancelled its future and dropped \
+                     every task (asyncio's KeyboardInterrupt); await `tinyloop::signal::ctrl_c()` \
+                     to handle Ctrl-C yourself"
+                )
+            }
         }
     }
+}
+
+/// Whether `TINYLOOP_DEBUG` asks for debug mode (asyncio's `PYTHONASYNCIODEBUG`): set to
+/// anything but empty or `0`.
+fn debug_from_env() -> bool {
+    std::env::var_os("TINYLOOP_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 #[track_caller]
@@ -72,7 +107,22 @@ fn refuse_nested(what: &str) {
 ///
 /// One thread, one loop: a ready queue of tasks, a timer wheel, an I/O poller and a channel
 /// for wake-ups from other threads. Dropping the loop drops every task still alive.
+///
+/// Most programs never name a `Loop`: [`run`] makes one, runs a future and drops it. Keep a
+/// `Loop` to run several futures on the same tasks (asyncio's `loop.run_until_complete`).
+///
+/// ```
+/// use tinyloop::Loop;
+///
+/// let lp = Loop::new();
+/// let sum = lp.spawn(async { 1 + 1 }); // spawned before the loop runs
+/// assert_eq!(lp.block_on(sum), Ok(2));
+/// assert_eq!(lp.block_on(async { "again" }), "again");
+/// ```
+///
 #[doc(alias = "AbstractEventLoop")]
+#[doc(alias = "asyncio.Runner")]
+#[doc(alias = "get_event_loop")]
 #[doc(alias = "new_event_loop")]
 pub struct Loop {
     core: Rc<Core>,
@@ -89,15 +139,33 @@ impl Loop {
             .unwrap_or_else(|e| panic!("tinyloop could not create its OS poller: {e}"))
     }
 
-    /// Settings for a new loop.
+    /// Settings for a new loop, to change with the builder's methods; finish with
+    /// [`run`](LoopBuilder::run) (like [`run`](crate::run)) or [`build`](LoopBuilder::build).
+    /// Debug mode starts on when the environment has `TINYLOOP_DEBUG=1` (as every asyncio loop
+    /// reads `PYTHONASYNCIODEBUG`); [`debug(false)`](LoopBuilder::debug) turns it off anyway.
+    /// A seed in the `TINYLOOP_SEED` environment variable is taken up as
+    /// [`LoopBuilder::seed`] (so [`run`] and [`Loop::new`] honour it too).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tinyloop::Loop::builder().virtual_time(true).build().unwrap();
+    /// let start = lp.block_on(async { tinyloop::now() });
+    /// lp.block_on(async { tinyloop::sleep(Duration::from_secs(3600)).await }); // at once
+    /// assert_eq!(lp.block_on(async { tinyloop::now() }) - start, Duration::from_secs(3600));
+    /// ```
+    ///
+    /// # Panics
+    /// When `TINYLOOP_SEED` is set to something that is not a whole number.
     pub fn builder() -> LoopBuilder {
         LoopBuilder {
             config: Config {
-                debug: false,
+                debug: debug_from_env(),
                 slow_poll_threshold: Duration::from_millis(100),
                 virtual_time: false,
                 trace: false,
                 detect_deadlocks: true,
+                seed: seed_from_env(),
             },
         }
     }
@@ -110,6 +178,15 @@ impl Loop {
     /// finds itself deadlocked: `fut` is waiting and nothing can ever wake it (the panic
     /// message says what it waits on and lists the tasks; see [`LoopBuilder::on_deadlock`]
     /// and [`Loop::try_block_on`]).
+    ///
+    /// ```
+    /// let lp = tinyloop::Loop::new();
+    /// let task = lp.spawn(async { "kept between calls" });
+    /// lp.block_on(async { tinyloop::yield_now().await }); // the task runs here
+    /// assert!(task.is_done());
+    /// assert_eq!(lp.block_on(task), Ok("kept between calls"));
+    /// ```
+    ///
     #[doc(alias = "run_until_complete")]
     #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
@@ -201,6 +278,9 @@ impl Loop {
     /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
     /// should hold one while it may do so.
     pub fn handle(&self) -> LoopHandle {
+        self.core
+            .schedule
+            .note_outside_world("a LoopHandle (other threads)");
         LoopHandle::new(Arc::clone(&self.core.shared))
     }
 }
@@ -227,6 +307,25 @@ impl std::fmt::Debug for Loop {
 }
 
 /// Settings for a new [`Loop`].
+///
+/// Start from [`Loop::builder`], set what you need, and finish with [`run`](Self::run) (the
+/// usual way: `run` with options) or [`build`](Self::build) (a [`Loop`] to keep).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let out = tinyloop::Loop::builder()
+///     .debug(true)                                       // asyncio's debug=True
+///     .slow_poll_threshold(Duration::from_millis(50))    // slow_callback_duration
+///     .virtual_time(true)                                // timers without waiting
+///     .run(async {
+///         tinyloop::sleep(Duration::from_secs(10)).await;
+///         "ten virtual seconds later"
+///     })?;
+/// assert_eq!(out, "ten virtual seconds later");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 #[derive(Debug, Clone)]
 pub struct LoopBuilder {
     config: Config,
@@ -237,8 +336,16 @@ impl LoopBuilder {
     /// [`slow_poll_threshold`](Self::slow_poll_threshold) is reported on stderr with what ran
     /// (the task's name and spawn location, the main future and its `block_on` call, or a
     /// callback and the call that scheduled it) and how long it took. It costs two clock
-    /// reads per poll, cheap enough to leave on in tests.
+    /// reads per poll, cheap enough to leave on in tests. Off by default, unless the
+    /// environment has `TINYLOOP_DEBUG=1` (asyncio's `PYTHONASYNCIODEBUG`).
+    ///
+    /// ```
+    /// let lp = tinyloop::Loop::builder().debug(true).build()?;
+    /// lp.block_on(async { /* a poll over 100 ms would be reported on stderr */ });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[doc(alias = "set_debug")]
+    #[doc(alias = "PYTHONASYNCIODEBUG")]
     pub fn debug(mut self, on: bool) -> Self {
         self.config.debug = on;
         self
@@ -285,11 +392,83 @@ impl LoopBuilder {
         self
     }
 
+    /// Seeded schedule, for deterministic simulation (see [`crate::sim`]): whenever several
+    /// things are ready at once (tasks in the ready queue, timers due in the same tick,
+    /// callbacks, the wake-ups of one I/O poll), a PRNG seeded with `seed` picks their order,
+    /// where the loop otherwise runs them first-in, first-out as asyncio does. The same
+    /// program with the same seed runs the same schedule; combine with
+    /// [`virtual_time`](Self::virtual_time) for the same timings too. The seed only ever
+    /// reorders whole polls of different ready things, never the steps of one task.
+    ///
+    /// `Loop::builder()` starts from the `TINYLOOP_SEED` environment variable, if set; this
+    /// overrides it. asyncio has no counterpart (its ready queue is always FIFO).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// // The order in which five tasks, all ready in the same turn, first run.
+    /// let start_order = |seed: u64| {
+    ///     let event_loop = tinyloop::Loop::builder().seed(seed).build().unwrap();
+    ///     event_loop.block_on(async {
+    ///         let order = Rc::new(RefCell::new(Vec::new()));
+    ///         let tasks: Vec<_> = (0..5)
+    ///             .map(|i| {
+    ///                 let order = Rc::clone(&order);
+    ///                 tinyloop::spawn(async move { order.borrow_mut().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///         order.take()
+    ///     })
+    /// };
+    /// assert_eq!(start_order(7), start_order(7)); // one seed, one schedule
+    /// ```
+    #[doc(alias = "TINYLOOP_SEED")]
+    #[doc(alias = "rng_seed")]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
+        self
+    }
+
     /// Creates the loop; fails only if the OS refuses a poller.
     pub fn build(self) -> std::io::Result<Loop> {
         Ok(Loop {
             core: Core::new(self.config)?,
         })
+    }
+
+    /// [`tinyloop::run`](crate::run) with these settings: asyncio's `asyncio.run(main(),
+    /// debug=True)`. Runs `fut` to completion on a new loop, handles Ctrl-C on the main thread
+    /// and drops every task still alive afterwards, exactly as `run` does. `Err` only if the
+    /// OS refuses a poller.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinyloop::Loop;
+    ///
+    /// let waited = Loop::builder()
+    ///     .debug(true)
+    ///     .virtual_time(true)
+    ///     .run(async {
+    ///         let start = tinyloop::now();
+    ///         tinyloop::sleep(Duration::from_secs(60)).await;
+    ///         tinyloop::now() - start
+    ///     })?;
+    /// assert_eq!(waited, Duration::from_secs(60));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`run`](crate::run): when a loop is already running on this thread, when `fut`
+    /// panics, on a deadlock, and on Ctrl-C.
+    #[doc(alias = "asyncio.run")]
+    #[track_caller]
+    pub fn run<F: Future>(self, fut: F) -> std::io::Result<F::Output> {
+        refuse_nested("LoopBuilder::run");
+        let at = Location::caller();
+        Ok(self.build()?.run_to_end(fut, at))
     }
 }
 
@@ -297,6 +476,28 @@ impl LoopBuilder {
 /// `call_soon_threadsafe`).
 ///
 /// The loop counts its live handles: while one exists, it never reports a deadlock.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let lp = tinyloop::Loop::new();
+/// let handle = lp.handle();
+/// let done = Arc::new(AtomicBool::new(false));
+/// let flag = Arc::clone(&done);
+/// let worker = std::thread::spawn(move || {
+///     // ... blocking work on this thread, then hand over to the loop's thread:
+///     handle.call_soon_threadsafe(move || flag.store(true, Ordering::SeqCst)).unwrap();
+/// });
+/// lp.block_on(async {
+///     while !done.load(Ordering::SeqCst) {
+///         tinyloop::sleep(Duration::from_millis(1)).await;
+///     }
+/// });
+/// worker.join().unwrap();
+/// ```
+///
 #[derive(Debug)]
 pub struct LoopHandle {
     shared: Arc<Shared>,

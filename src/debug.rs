@@ -38,6 +38,20 @@ use crate::runtime::context;
 /// futures.
 ///
 /// Outside a running loop it says so.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     let worker = tinyloop::spawn_named("worker", tinyloop::sleep(Duration::from_secs(60)));
+///     tinyloop::yield_now().await;
+///     let dump = tinyloop::dump_tasks();
+///     assert!(dump.contains("worker"));
+///     println!("{dump}");
+///     worker.cancel();
+/// });
+/// ```
+///
 #[doc(alias = "all_tasks")]
 pub fn dump_tasks() -> String {
     context::try_with_core(|core| core.dump())

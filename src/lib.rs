@@ -18,35 +18,93 @@
 //! assert_eq!(total, 3);
 //! ```
 //!
-//! ## asyncio -> tinyloop
+//! ## asyncio -> tinyloop, by section
 //!
-//! | asyncio                          | tinyloop                                   |
-//! |----------------------------------|--------------------------------------------|
-//! | `asyncio.run(main())`            | [`run`]`(main())`                          |
-//! | `loop.run_until_complete(f)`     | [`Loop::block_on`]                         |
-//! | `asyncio.create_task(coro)`      | [`spawn`]`(fut)` -> [`Task`]               |
-//! | `task.cancel()`, `task.done()`   | [`Task::cancel`], [`Task::is_done`]        |
-//! | `CancelledError`                 | [`JoinError::Cancelled`]                   |
-//! | `asyncio.sleep(d)`, `sleep(0)`   | [`sleep`], [`yield_now`]                   |
-//! | `asyncio.wait_for(f, t)`         | [`timeout`]`(t, f)`                        |
-//! | `loop.time()`                    | [`now`]                                    |
-//! | `loop.call_soon/later/at`        | [`call_soon`], [`call_later`], [`call_at`] |
-//! | `loop.call_soon_threadsafe`      | [`LoopHandle::call_soon_threadsafe`]       |
-//! | `asyncio.to_thread(f)`           | [`to_thread`]                              |
-//! | `asyncio.current_task()`         | [`current_task`]                           |
-//! | `asyncio.all_tasks()`            | [`all_tasks`], [`dump_tasks`]              |
-//! | `loop.set_debug(True)`           | [`LoopBuilder::debug`]                     |
-//! | `loop.add_signal_handler(SIGINT)`| [`signal::ctrl_c`]                         |
-//! | `asyncio.gather(*aws)`           | [`gather()`], [`gather!`], [`try_gather()`] |
-//! | `asyncio.wait(..., return_when)` | [`wait`], [`wait_timeout`], [`ReturnWhen`] |
-//! | `asyncio.as_completed(aws)`      | [`as_completed`] (a `Stream`)              |
-//! | `asyncio.shield(aw)`             | [`shield`]                                 |
-//! | `asyncio.TaskGroup()`            | [`TaskGroup`]                              |
-//! | `asyncio.Semaphore`, `Lock`      | [`Semaphore`], [`Lock`]                    |
-//! | `Event`, `Condition`, `Barrier`  | [`Event`], [`Condition`], [`Barrier`]      |
-//! | `asyncio.Queue` (+ Lifo, Priority)| [`Queue`], [`LifoQueue`], [`PriorityQueue`] |
-//! | `open_connection`, `start_server`| [`TcpStream::connect`], [`TcpListener`]    |
-//! | `StreamReader.readline`          | [`BufReader::read_line`]                   |
+//! Every name below is at the crate root (`tinyloop::sleep`, `tinyloop::Queue`, ...), like
+//! asyncio's flat namespace, and also in its module. Each carries its asyncio name as a search
+//! alias: type `create_task`, `wait_for` or `run_until_complete` in the search box above.
+//! Each entry's page has an example.
+//!
+//! **Running a loop** (asyncio's `runners.py`, `base_events.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `asyncio.run(main())`                  | [`run`]`(main())`                               |
+//! | `asyncio.run(main(), debug=True)`      | [`Loop::builder`]`().debug(true).`[`run`](LoopBuilder::run)`(main())` |
+//! | `PYTHONASYNCIODEBUG=1`                 | `TINYLOOP_DEBUG=1`                              |
+//! | `new_event_loop()`, `run_until_complete` | [`Loop::new`], [`Loop::block_on`]             |
+//! | `loop.set_debug`, `slow_callback_duration` | [`LoopBuilder::debug`], [`LoopBuilder::slow_poll_threshold`] |
+//! | `loop.call_soon_threadsafe`            | [`LoopHandle::call_soon_threadsafe`], [`LoopClosed`] |
+//! | `loop.add_signal_handler(SIGINT)`      | [`signal::ctrl_c`]                              |
+//!
+//! **Tasks** (`tasks.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `asyncio.create_task(coro, name=)`     | [`spawn`], [`spawn_named`] -> [`Task`]          |
+//! | `task.cancel()`, `task.done()`         | [`Task::cancel`], [`Task::is_done`]             |
+//! | `CancelledError`, a raised exception   | [`JoinError`]                                   |
+//! | `asyncio.sleep(0)`                     | [`yield_now`]                                   |
+//! | `current_task()`, `all_tasks()`        | [`current_task`], [`all_tasks`] ([`TaskInfo`], [`TaskId`], [`TaskState`]) |
+//!
+//! **Time** (`asyncio.sleep`, `timeouts.py`, the loop's `call_*`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `asyncio.sleep(d)`                     | [`sleep`], [`sleep_until`]                      |
+//! | `asyncio.wait_for(f, t)`, `asyncio.timeout(t)` | [`timeout`], [`timeout_at`], [`TimeoutError`] |
+//! | `loop.time()`                          | [`now`]                                         |
+//! | `loop.call_soon/call_later/call_at`    | [`call_soon`], [`call_later`], [`call_at`] -> [`CallbackHandle`] |
+//! | `while True: await sleep(p)`           | [`interval`]                                    |
+//!
+//! **Waiting on many things** (`tasks.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `asyncio.gather(*aws)`                 | [`gather()`], [`gather!`], [`try_gather()`], [`try_gather!`] |
+//! | `asyncio.wait(tasks, return_when=)`    | [`wait`], [`wait_timeout`], [`ReturnWhen`]      |
+//! | `asyncio.as_completed(aws)`            | [`as_completed`] (also a `Stream`)              |
+//! | `wait(.., FIRST_COMPLETED)` on two or many | [`select`] -> [`Either`], [`select_all`]    |
+//! | `asyncio.shield(aw)`                   | [`shield`]                                      |
+//!
+//! **Structured concurrency** (`taskgroups.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `async with asyncio.TaskGroup() as tg` | [`TaskGroup`], [`TaskGroupError`], [`ChildError`] |
+//!
+//! **Synchronisation and queues** (`locks.py`, `queues.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `Lock`, `Semaphore`                    | [`Lock`], [`Semaphore`]                         |
+//! | `Event`, `Condition`, `Barrier`        | [`Event`], [`Condition`], [`Barrier`]           |
+//! | `Queue`, `LifoQueue`, `PriorityQueue`  | [`Queue`], [`LifoQueue`], [`PriorityQueue`]     |
+//! | `async for item in queue` (a loop of `get`) | [`Queue::stream`]                          |
+//!
+//! **Threads** (`threads.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `asyncio.to_thread(f)`, `run_in_executor` | [`to_thread`]                                |
+//!
+//! **Networking and streams** (`streams.py`, `selector_events.py`)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `open_connection`, `start_server`      | [`TcpStream::connect`], [`TcpListener`]         |
+//! | `open_unix_connection`, `start_unix_server` | [`UnixStream`], [`UnixListener`]           |
+//! | `create_datagram_endpoint`             | [`UdpSocket`]                                   |
+//! | `StreamReader.readline`, `readexactly` | [`BufReader::read_line`], [`BufReader::read_exact`] |
+//! | `StreamWriter.write` + `drain`         | [`TcpStream::write_all`], [`BufWriter`]         |
+//!
+//! **Seeing inside** (debug mode and beyond)
+//!
+//! | asyncio                                | tinyloop                                        |
+//! |----------------------------------------|-------------------------------------------------|
+//! | `for t in all_tasks(): print(t)`       | [`dump_tasks`]                                  |
+//! | (none: Go's "all goroutines are asleep") | [`Deadlock`], [`OnDeadlock`], [`Loop::try_block_on`] |
+//! | (none)                                 | [`trace`]: the event trace, a timeline, Perfetto JSON |
 //!
 //! ## Where to read what
 //!
@@ -61,6 +119,8 @@
 //! * `debug.rs`, `trace.rs`, `signal.rs`: the task dump, deadlock reports, the event trace
 //!   and its timeline, Ctrl-C; their machinery is in `runtime/observe.rs`, `deadlock.rs`,
 //!   `trace.rs` and `signals.rs`.
+//! * `sim.rs` and `runtime/schedule.rs`: deterministic simulation, a seeded order among ready
+//!   things, many seeds explored and the failing one replayed.
 
 #![deny(
     missing_docs,
@@ -75,34 +135,54 @@ pub mod io;
 pub mod net;
 mod runtime;
 pub mod signal;
+pub mod sim;
 pub mod sync;
 pub mod task;
 mod thread;
 pub mod time;
 pub mod trace;
 
+// The crate root, section by section as in the table above.
+
+// Running a loop.
 pub use base_events::{run, Loop, LoopBuilder, LoopClosed, LoopHandle};
-pub use debug::{dump_tasks, Deadlock, OnDeadlock};
+
+// Tasks.
+pub use task::{
+    all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
+    TaskState, YieldNow,
+};
+
+// Time.
+pub use time::{
+    call_at, call_later, call_soon, interval, now, sleep, sleep_until, timeout, timeout_at,
+    CallbackHandle, Interval, Sleep, Timeout, TimeoutError,
+};
+
+// Waiting on many things.
+pub use task::{
+    as_completed, gather, select, select_all, shield, try_gather, wait, wait_timeout, AsCompleted,
+    Either, Gather, ReturnWhen, SelectAll, Shield, TryGather,
+};
+
+// Structured concurrency.
+pub use task::{ChildError, TaskGroup, TaskGroupError};
+
+// Synchronisation and queues.
+pub use sync::{
+    Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
+    QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
+};
+
+// Threads.
+pub use thread::{to_thread, ToThread};
+
+// Networking and streams.
 pub use io::{BufReader, BufWriter};
 pub use net::{
     OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener,
     UnixStream, WriteHalf,
 };
-pub use sync::{
-    Barrier, BarrierWaitResult, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
-    QueueShutDown, Semaphore, SemaphorePermit, TaskDoneError, TryGetError, TryPutError,
-};
-pub use task::{
-    all_tasks, current_task, spawn, spawn_named, yield_now, JoinError, Task, TaskId, TaskInfo,
-    TaskState, YieldNow,
-};
-pub use task::{
-    as_completed, gather, select, select_all, shield, try_gather, wait, wait_timeout, AsCompleted,
-    ChildError, Either, Gather, ReturnWhen, SelectAll, Shield, TaskGroup, TaskGroupError,
-    TaskOutcome, TryGather,
-};
-pub use thread::{to_thread, ToThread};
-pub use time::{
-    call_at, call_later, call_soon, interval, now, sleep, sleep_until, timeout, timeout_at,
-    CallbackHandle, Interval, Sleep, Timeout, TimeoutError,
-};
+
+// Seeing inside.
+pub use debug::{dump_tasks, Deadlock, OnDeadlock};

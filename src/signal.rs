@@ -41,6 +41,20 @@ use crate::runtime::observe::{Prim, WaitOn};
 /// process nor, under [`run`](crate::run), cancels the main future: it completes every
 /// waiting `CtrlC` instead. `Err` if the handler or the pipe could not be set up.
 ///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     // A server's main future: serve until Ctrl-C, then shut down cleanly.
+///     let serving = tinyloop::spawn(tinyloop::sleep(Duration::from_secs(3600)));
+///     let stop = tinyloop::signal::ctrl_c();
+///     # let stop = tinyloop::timeout(Duration::from_millis(1), stop); // no Ctrl-C in doc tests
+///     let _ = stop.await;
+///     serving.cancel();
+///     println!("shutting down");
+/// });
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "add_signal_handler")]

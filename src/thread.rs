@@ -24,6 +24,21 @@ use crate::task::JoinError;
 /// the returned future does not stop the thread (a thread cannot be interrupted); its result is
 /// then discarded.
 ///
+/// ```
+/// tinyloop::run(async {
+///     // A blocking call (file I/O, a C library, heavy CPU) runs off the loop's thread,
+///     // while the loop goes on running other tasks.
+///     let len = tinyloop::to_thread(|| std::fs::read_dir(".").map(|d| d.count()))
+///         .await
+///         .unwrap()?;
+///     let sum = tinyloop::to_thread(|| (1..=1_000u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 500_500);
+///     println!("{len} entries");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "asyncio.to_thread")]
@@ -34,6 +49,7 @@ where
     T: Send + 'static,
 {
     let core = context::current("tinyloop::to_thread");
+    core.schedule.note_outside_world("to_thread");
     let shared = Arc::new(Mutex::new(Exchange {
         result: None,
         waker: None,

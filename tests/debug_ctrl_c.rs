@@ -36,6 +36,21 @@ fn child_case(case: &str) {
                 println!("not interrupted");
             });
         }
+        "builder_run_cancels_on_first_ctrl_c" => {
+            // `LoopBuilder::run` is `run` with options: the same Ctrl-C handling and shutdown.
+            let _ = tinyloop::Loop::builder().debug(true).run(async {
+                let _guard = Noisy("main future");
+                let _task = tinyloop::spawn(async {
+                    let _guard = Noisy("task");
+                    std::future::pending::<()>().await;
+                });
+                tinyloop::sleep(Duration::from_millis(5)).await;
+                raise(SIGINT).unwrap();
+                tinyloop::sleep(Duration::from_secs(30)).await;
+                println!("not interrupted");
+            });
+            println!("builder run returned");
+        }
         "second_ctrl_c_exits_a_stuck_loop" => {
             tinyloop::run(async {
                 raise(SIGINT).unwrap();
@@ -106,8 +121,8 @@ fn check(case: &str, out: &Output) -> Result<(), String> {
         ))
     };
     match case {
-        "first_ctrl_c_cancels_run" => {
-            if out.status.success() {
+        "first_ctrl_c_cancels_run" | "builder_run_cancels_on_first_ctrl_c" => {
+            if out.status.success() || stdout.contains("builder run returned") {
                 return fail("run should panic");
             }
             if !stderr.contains("interrupted by Ctrl-C") {
@@ -151,6 +166,7 @@ fn main() {
     }
     let cases = [
         "first_ctrl_c_cancels_run",
+        "builder_run_cancels_on_first_ctrl_c",
         "second_ctrl_c_exits_a_stuck_loop",
         "ctrl_c_futures_take_the_signal",
         "nobody_waiting_means_the_default",

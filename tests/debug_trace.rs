@@ -67,8 +67,10 @@ fn the_timeline_of_a_b_and_c_shows_three_overlapping_waits() {
 fn a_blocking_poll_makes_the_others_wait_their_turn() {
     let lp = traced(false);
     lp.block_on(async {
+        // 200 ms: the hog's share of the 41-cell timeline stays above 10 cells unless the
+        // rest of this microseconds-long program is paused for over 600 ms.
         let hog = tinyloop::spawn_named("hog", async {
-            std::thread::sleep(Duration::from_millis(40));
+            std::thread::sleep(Duration::from_millis(200));
         });
         let victim = tinyloop::spawn_named("victim", async {});
         hog.await.unwrap();

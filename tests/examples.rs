@@ -6,10 +6,19 @@
 //! where an example takes it, so the whole file runs in a few seconds once built.
 //!
 //! Timings: a handful of checks compare two measured durations (async vs sync, concurrent vs
-//! sequential), because showing that difference is the point of those lessons. Each such
-//! check compares durations that differ by a factor of 3 to 5 *by construction* (sleeps and
-//! mock latencies, never CPU work), and allows a wide margin; the one check with a tight
-//! margin (5 concurrent calls at least 4x faster) is retried once to ride out a busy machine.
+//! sequential), because showing that difference is the point of those lessons. The rules
+//! that keep them from ever failing on a slow or busy machine (DESIGN.md, "Testing"):
+//!
+//! - Lower bounds come from construction and hold on any machine: three blocking 200 ms
+//!   sleeps take at least 600 ms, whatever the load.
+//! - Every comparison is one-sided, with a wide margin: durations that differ by a factor of
+//!   3 to 5 by construction (sleeps and mock latencies, never CPU work) are checked for a
+//!   factor of 1.5 to 2.5 ("async took less than 2/3 of sync"), never for a band around the
+//!   ideal: an overshooting sleep can only make the slow side slower.
+//! - Those examples run with `--scale 0.2` (200 ms sleeps rather than 50 ms), so the margin
+//!   is 100 ms or more of scheduling delay, not a few milliseconds.
+//! - A timing claim that still fails is run once more (`timing_claim`): a busy machine can
+//!   stretch one measurement, a real regression fails twice.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -90,20 +99,54 @@ fn number_after(text: &str, marker: &str) -> f64 {
 
 const FAST: &[&str] = &["--scale", "0.05"];
 
+/// For the examples whose timings are checked: 1 tutorial second is 200 ms.
+const TIMED: &[&str] = &["--scale", "0.2"];
+
+/// Runs example `name` and checks `claim` (a comparison of measured durations) on its
+/// output; if the claim fails, runs the example once more and checks again, panicking with
+/// the second run's message and output. Returns the output the claim held for.
+fn timing_claim(name: &str, args: &[&str], claim: impl Fn(&str) -> Result<(), String>) -> String {
+    let out = run_example(name, args);
+    match claim(&out) {
+        Ok(()) => return out,
+        Err(why) => eprintln!("{name}: {why}; running it once more"),
+    }
+    let out = run_example(name, args);
+    if let Err(why) = claim(&out) {
+        panic!("{why} (twice in a row):\n{out}");
+    }
+    out
+}
+
+/// `Ok` if `fast` took less than `fraction` of `slow`, else a message saying so.
+fn faster(fast: f64, slow: f64, fraction: f64, what: &str) -> Result<(), String> {
+    if fast < fraction * slow {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: took {fast:.3} s, not less than {fraction:.2} of {slow:.3} s"
+        ))
+    }
+}
+
 #[test]
-fn sync_vs_async_async_takes_a_third_of_sync() {
-    let out = run_example("sync_vs_async", FAST);
-    let sync = number_after(line(&out, "sync total:"), "sync total:");
-    let asynchronous = number_after(line(&out, "async total:"), "async total:");
+fn sync_vs_async_async_takes_under_two_thirds_of_sync() {
+    let totals = |out: &str| {
+        (
+            number_after(line(out, "sync total:"), "sync total:"),
+            number_after(line(out, "async total:"), "async total:"),
+        )
+    };
+    let out = timing_claim("sync_vs_async", TIMED, |out| {
+        let (sync, asynchronous) = totals(out);
+        faster(asynchronous, sync, 2.0 / 3.0, "async (ideally 1/3 of sync)")
+    });
+    let (sync, asynchronous) = totals(&out);
     assert!(
-        sync >= 0.15,
-        "three 50 ms blocking sleeps take at least 150 ms:\n{out}"
+        sync >= 0.6,
+        "three 200 ms blocking sleeps take at least 600 ms:\n{out}"
     );
-    let ratio = asynchronous / sync;
-    assert!(
-        (0.2..=0.5).contains(&ratio),
-        "async should take about 1/3 of sync, took {ratio:.2} of it:\n{out}"
-    );
+    assert!(asynchronous >= 0.2, "the longest sleep is 200 ms:\n{out}");
     // All three start before any finishes.
     let a_done = out.find("[async] Task A finished").unwrap();
     assert!(
@@ -134,21 +177,24 @@ fn create_task_starts_tasks_at_the_first_await() {
 
 #[test]
 fn sequential_vs_concurrent_only_spawn_and_gather_overlap() {
-    let out = run_example("sequential_vs_concurrent", FAST);
-    let time = |label: &str| {
-        let l = line(&out, label);
+    let time = |out: &str, label: &str| {
+        let l = line(out, label);
         number_after(&l[label.len()..], "")
     };
-    let bad = time("bad: await one by one");
-    let good = time("good: spawn all, then await");
-    let better = time("better: gather");
-    let trap = time("trap: build futures, await in loop");
+    let bad = "bad: await one by one";
+    let good = "good: spawn all, then await";
+    let better = "better: gather";
+    let trap = "trap: build futures, await in loop";
+    let out = timing_claim("sequential_vs_concurrent", TIMED, |out| {
+        // Ideally a third of the sequential time; claimed: under two thirds.
+        faster(time(out, good), time(out, bad), 2.0 / 3.0, good)?;
+        faster(time(out, better), time(out, bad), 2.0 / 3.0, better)?;
+        faster(time(out, better), time(out, trap), 2.0 / 3.0, better)
+    });
     assert!(
-        bad >= 0.075 && trap >= 0.075,
-        "three sequential 25 ms waits (halved 1 s, x 0.05):\n{out}"
+        time(&out, bad) >= 0.3 && time(&out, trap) >= 0.3,
+        "three sequential 100 ms waits (halved 1 s, x 0.2):\n{out}"
     );
-    assert!(bad > 2.0 * good && bad > 2.0 * better, "{out}");
-    assert!(trap > 2.0 * better, "{out}");
 }
 
 #[test]
@@ -174,7 +220,18 @@ fn timeouts_and_errors_keeps_partial_results() {
 
 #[test]
 fn gather_wait_as_completed_orders() {
-    let out = run_example("gather_wait_as_completed", FAST);
+    // `wait`'s counts depend on which sleeps have ended when it returns: the sources are 50 ms
+    // apart at this scale, so only a stall of the loop longer than that (twice) can mix them.
+    let out = timing_claim("gather_wait_as_completed", TIMED, |out| {
+        let first = "FirstException:";
+        if !line(out, first).ends_with("with 3 done, 1 pending") {
+            return Err(format!("{first} saw another task end too"));
+        }
+        if !line(out, "AllCompleted:").ends_with("with 1 done, 0 pending") {
+            return Err("AllCompleted: one task was expected to be left".to_string());
+        }
+        Ok(())
+    });
     line(
         &out,
         "gather order: [\"source 1_data\", \"source 2_data\", \"source 3_data\"]",
@@ -184,15 +241,7 @@ fn gather_wait_as_completed_orders() {
         "FirstCompleted: the fastest task returned Ok(\"source 0_data\")",
     );
     line(&out, "4 tasks are still pending");
-    assert!(
-        line(&out, "FirstException:").ends_with("with 3 done, 1 pending"),
-        "{out}"
-    );
     line(&out, "failed: source 3 refused the request");
-    assert!(
-        line(&out, "AllCompleted:").ends_with("with 1 done, 0 pending"),
-        "{out}"
-    );
     let inputs: Vec<f64> = out
         .lines()
         .filter(|l| l.trim_start().starts_with("received "))
@@ -251,16 +300,23 @@ fn lock_counter_is_100() {
 
 #[test]
 fn dos_and_donts_shows_the_cost_of_blocking() {
-    let out = run_example("dos_and_donts", FAST);
-    let total = |label: &str| number_after(line(&out, label), "total");
-    let gap = |label: &str| number_after(line(&out, label), "longest gap");
-    let blocking = total("blocking: std::thread::sleep");
-    let nonblocking = total("async: tinyloop::sleep().await");
-    let threaded = total("to_thread: blocking on a worker");
-    // Three blocking 25 ms sleeps in a row take at least 75 ms, and stall the heartbeat as long.
-    assert!(blocking >= 0.075, "{out}");
-    assert!(gap("blocking: std::thread::sleep") >= 0.075, "{out}");
-    assert!(nonblocking < blocking && threaded < blocking, "{out}");
+    let total = |out: &str, label: &str| number_after(line(out, label), "total");
+    let gap = |out: &str, label: &str| number_after(line(out, label), "longest gap");
+    let blocking = "blocking: std::thread::sleep";
+    let out = timing_claim("dos_and_donts", TIMED, |out| {
+        // Ideally a third of the blocking time; claimed: under two thirds.
+        for label in [
+            "async: tinyloop::sleep().await",
+            "to_thread: blocking on a worker",
+        ] {
+            faster(total(out, label), total(out, blocking), 2.0 / 3.0, label)?;
+        }
+        Ok(())
+    });
+    // Three blocking 100 ms sleeps in a row take at least 300 ms, and stall the heartbeat
+    // as long (it started its tick before they began).
+    assert!(total(&out, blocking) >= 0.3, "{out}");
+    assert!(gap(&out, blocking) >= 0.3, "{out}");
     line(&out, "without .await: waited");
     assert!(
         line(&out, "without .await:").ends_with("send_reminder ran 0 times"),
@@ -273,16 +329,17 @@ fn dos_and_donts_shows_the_cost_of_blocking() {
 
 #[test]
 fn mini_loop_runs_three_tasks_in_the_time_of_one() {
-    let out = run_example("mini_loop", FAST);
+    let total = |out: &str| number_after(line(out, "mini_loop total:"), "mini_loop total:");
+    // Three 200 ms sleeps at once take about 200 ms; one after another they would take
+    // 600 ms. Claimed: under two thirds of that.
+    let out = timing_claim("mini_loop", TIMED, |out| {
+        faster(total(out), 0.6, 2.0 / 3.0, "three concurrent 200 ms sleeps")
+    });
     line(
         &out,
         "results: [\"Task A result\", \"Task B result\", \"Task C result\"]",
     );
-    let total = number_after(line(&out, "mini_loop total:"), "mini_loop total:");
-    assert!(
-        (0.05..0.125).contains(&total),
-        "three 50 ms sleeps at once take about 50 ms:\n{out}"
-    );
+    assert!(total(&out) >= 0.2, "the sleeps took their 200 ms:\n{out}");
 }
 
 /// The `| scenario | sequential | concurrent | speed-up |` row for `scenario`, as numbers.
@@ -298,26 +355,21 @@ fn table_row(out: &str, scenario: &str) -> (f64, f64) {
 #[test]
 fn api_client_speed_ups_are_real() {
     let args = ["--latency-ms", "100", "--requests", "10"];
-    let mut out = run_example("api_client", &args);
-    let (seq, con) = table_row(&out, "5 API calls");
-    if seq / con < 4.0 {
-        // A busy machine can stretch one measurement; a real regression fails twice.
-        out = run_example("api_client", &args);
-    }
-    let (seq, con) = table_row(&out, "5 API calls");
-    assert!(
-        seq / con >= 4.0,
-        "5 concurrent calls should be at least 4x faster than 5 sequential ones:\n{out}"
-    );
-    let (seq, con) = table_row(&out, "10 API calls");
-    assert!(seq / con >= 4.0, "{out}");
+    let out = timing_claim("api_client", &args, |out| {
+        // Ideally 5x faster (5 calls at once, or 10 through a limit of 5); claimed: 2.5x.
+        for row in ["5 API calls", "10 API calls"] {
+            let (seq, con) = table_row(out, row);
+            faster(con, seq, 1.0 / 2.5, &format!("{row}, concurrently"))?;
+        }
+        // Ideally ~1.3x (only the fan-outs overlap); claimed: faster at all.
+        let (seq, con) = table_row(out, "mixed: 3 retrievals + LLM + 3 tools + summary");
+        faster(con, seq, 1.0, "the mixed pipeline, concurrently")
+    });
     let (seq, con) = table_row(&out, "1 API call");
     assert!(
         seq >= 0.1 && con >= 0.1,
         "one call takes the mock's 100 ms:\n{out}"
     );
-    let (seq, con) = table_row(&out, "mixed: 3 retrievals + LLM + 3 tools + summary");
-    assert!(con < seq, "{out}");
 
     // The flaky server's story is fixed by its hash: retries after a 500 and after a timeout,
     // one prompt that gives up, and a 400 that is never retried.
@@ -360,4 +412,42 @@ fn timeline_draws_the_three_tutorial_tasks() {
             "no row for task {task} in:\n{out}"
         );
     }
+}
+
+#[test]
+fn lost_update_is_found_by_a_seed_replayed_and_fixed_by_the_lock() {
+    let out = run_example("lost_update", &["--seeds", "50"]);
+    line(
+        &out,
+        "FIFO order: the racy server counts 100 of 100 requests, test passes",
+    );
+    let found = line(&out, "sim::explore: seed ");
+    let seed = number_after(found, "sim::explore: seed ") as u64;
+    let message = line(&out, "lost update: req-");
+    line(&out, &format!("replay: TINYLOOP_SEED={seed} "));
+    // The timeline is cut down to the two handlers the message names.
+    let racers: Vec<&str> = message
+        .split_whitespace()
+        .filter(|w| w.starts_with("req-"))
+        .collect();
+    assert_eq!(racers.len(), 2, "{message}");
+    for racer in &racers {
+        line(&out, &format!("{racer} "));
+    }
+    let rows = out.lines().filter(|l| l.starts_with("req-")).count();
+    assert_eq!(rows, 2, "only the racers' rows:\n{out}");
+    line(&out, "with the Lock: 50 of 50 seeds pass");
+
+    // The replay line replays: the same seed, the same race.
+    let replayed = Command::new(examples_dir().join("lost_update"))
+        .env("TINYLOOP_SEED", seed.to_string())
+        .output()
+        .expect("the example runs again");
+    assert!(replayed.status.success());
+    let replayed = String::from_utf8_lossy(&replayed.stdout);
+    line(
+        &replayed,
+        &format!("sim::explore: seed {seed} fails (found in 1 run)"),
+    );
+    assert_eq!(line(&replayed, "lost update: req-"), message);
 }

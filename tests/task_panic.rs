@@ -222,3 +222,85 @@ fn a_joined_tasks_panic_is_not_reported_twice() {
         assert!(t.await.unwrap_err().is_panic());
     });
 }
+
+// ----- A held handle that never returns its panic ------------------------------------------
+
+/// Set in the child process that [`an_unobserved_panic_is_reported_once_when_its_handle_goes`]
+/// starts.
+const UNOBSERVED_ENV: &str = "TINYLOOP_TEST_UNOBSERVED_PANIC_CHILD";
+
+/// The child's half: four tasks panic while their handles are held; two handles are dropped
+/// unawaited (one inside the loop, one after `run` returned), two give the panic back.
+fn unobserved_panic_child() {
+    std::panic::set_hook(Box::new(|_| {}));
+    // `run` hands back a Task, on purpose: it is dropped only after the loop is gone.
+    #[allow(clippy::async_yields_async)]
+    let late = tinyloop::run(async {
+        let dropped = spawn_named("held-then-dropped", async { panic!("unobserved boom 1") });
+        println!("DROPPED_AT={}", dropped.info().unwrap().spawned_at);
+        let late = spawn_named("outlives-the-loop", async { panic!("unobserved boom 2") });
+        let awaited = spawn(async { panic!("observed boom 3") });
+        let waited = spawn(async { panic!("observed boom 4") });
+        sleep(ms(1)).await;
+        assert!(dropped.is_done());
+        println!("BEFORE_DROP");
+        drop(dropped);
+        println!("AFTER_DROP");
+        assert!(awaited.await.unwrap_err().is_panic());
+        let (done, _) = tinyloop::wait([waited], tinyloop::ReturnWhen::FirstException).await;
+        for task in done {
+            assert!(task.await.unwrap_err().is_panic());
+        }
+        late
+    });
+    println!("RUN_RETURNED");
+    drop(late);
+    println!("LATE_DROPPED");
+}
+
+#[test]
+fn an_unobserved_panic_is_reported_once_when_its_handle_goes() {
+    if std::env::var_os(UNOBSERVED_ENV).is_some() {
+        unobserved_panic_child();
+        return;
+    }
+    let (ok, stdout, stderr) = run_child(
+        "an_unobserved_panic_is_reported_once_when_its_handle_goes",
+        UNOBSERVED_ENV,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    let count = |needle: &str| stderr.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("unobserved boom 1"), 1, "{stderr}");
+    assert_eq!(count("unobserved boom 2"), 1, "{stderr}");
+    assert_eq!(
+        count("observed boom 3"),
+        0,
+        "awaited panics are the caller's: {stderr}"
+    );
+    assert_eq!(
+        count("observed boom 4"),
+        0,
+        "awaited panics are the caller's: {stderr}"
+    );
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("unobserved boom 1"))
+        .unwrap();
+    assert!(
+        report.contains("held-then-dropped"),
+        "name missing: {report}"
+    );
+    let at = child_value(&stdout, "DROPPED_AT");
+    assert!(report.contains(&at), "spawn location missing: {report}");
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("unobserved boom 2"))
+        .unwrap();
+    assert!(
+        report.contains("outlives-the-loop"),
+        "name missing: {report}"
+    );
+    for marker in ["BEFORE_DROP", "AFTER_DROP", "RUN_RETURNED", "LATE_DROPPED"] {
+        assert!(stdout.contains(marker), "{marker} missing:\n{stdout}");
+    }
+}

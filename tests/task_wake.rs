@@ -137,7 +137,7 @@ fn waking_a_finished_task_is_harmless() {
 fn a_wake_from_another_thread_wakes_a_blocked_loop() {
     within(LIMIT, || {
         // A real-time loop with no timers: it blocks in the poller until something arrives.
-        tinyloop::run(async {
+        let waker = tinyloop::run(async {
             let gate = Gate::new();
             let g = gate.clone();
             let t = spawn(async move {
@@ -150,8 +150,9 @@ fn a_wake_from_another_thread_wakes_a_blocked_loop() {
                 g.open();
             });
             assert_eq!(t.await, Ok("woken"));
-            waker.join().unwrap();
+            waker
         });
+        waker.join().unwrap(); // joined after the loop: never block the loop's thread
     });
 }
 
@@ -175,7 +176,7 @@ fn wakes_from_four_threads_all_arrive() {
     within(LIMIT, || {
         const THREADS: usize = 4;
         const WAKES: usize = 1000;
-        tinyloop::run(async {
+        let threads = tinyloop::run(async {
             let count = Arc::new(AtomicUsize::new(0));
             let shared_waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
             let (c, w) = (Arc::clone(&count), Arc::clone(&shared_waker));
@@ -202,12 +203,13 @@ fn wakes_from_four_threads_all_arrive() {
                 })
                 .collect();
             t.await.unwrap();
-            for th in threads {
-                th.join().unwrap();
-            }
             assert_eq!(count.load(Ordering::SeqCst), THREADS * WAKES);
             assert!(probe.polls() >= 2);
+            threads
         });
+        for th in threads {
+            th.join().unwrap();
+        }
     });
 }
 
@@ -253,15 +255,16 @@ fn cross_thread_wakes_racing_with_the_loop_going_to_sleep_are_not_lost() {
     // No sleep before the wake: the wake lands anywhere around the moment the loop parks.
     within(LIMIT, || {
         for _ in 0..300 {
-            tinyloop::run(async {
+            let opener = tinyloop::run(async {
                 let gate = Gate::new();
                 let g = gate.clone();
                 let t = spawn(async move { g.wait().await });
                 yield_now().await;
                 let opener = thread::spawn(move || gate.open());
                 t.await.unwrap();
-                opener.join().unwrap();
+                opener
             });
+            opener.join().unwrap();
         }
     });
 }

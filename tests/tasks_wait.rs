@@ -170,6 +170,136 @@ fn accepts_the_usual_output_types() {
     });
 }
 
+/// A task that sleeps `n` ms and returns `value`.
+fn after<T: 'static>(n: u64, value: T) -> Task<T> {
+    spawn(async move {
+        sleep(ms(n)).await;
+        value
+    })
+}
+
+#[derive(Debug, PartialEq)]
+struct Reply {
+    code: u16,
+}
+
+/// An enum of the user's whose second variant sits where `Result`'s `Err` does.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[test]
+fn accepts_tuples_options_and_user_types() {
+    block_on(async {
+        // None of these is a failure: only a panic or a cancellation would stop the wait.
+        let start = now();
+        let (done, pending) = wait(
+            [after(10, (1, "a")), after(20, (2, "b"))],
+            ReturnWhen::FirstException,
+        )
+        .await;
+        assert_eq!((now() - start, done.len(), pending.len()), (ms(20), 2, 0));
+        assert_eq!(outputs(done).await, vec![Ok((1, "a")), Ok((2, "b"))]);
+
+        let (done, _) = wait(
+            [after(10, None), after(20, Some(2))],
+            ReturnWhen::FirstException,
+        )
+        .await;
+        assert_eq!(outputs(done).await, vec![Ok(None), Ok(Some(2))]);
+
+        let (done, _) = wait(
+            [
+                after(10, Reply { code: 500 }),
+                after(20, Reply { code: 200 }),
+            ],
+            ReturnWhen::FirstException,
+        )
+        .await;
+        assert_eq!(done.len(), 2);
+
+        let start = now();
+        let (done, _) = wait(
+            [after(10, Verdict::Fail), after(20, Verdict::Pass)],
+            ReturnWhen::FirstException,
+        )
+        .await;
+        assert_eq!(
+            now() - start,
+            ms(20),
+            "an enum that is not a Result never fails"
+        );
+        assert_eq!(
+            outputs(done).await,
+            vec![Ok(Verdict::Fail), Ok(Verdict::Pass)]
+        );
+
+        // FirstCompleted and wait_timeout take them too.
+        let (done, pending) = wait(
+            [after(10, Some(1)), after(20, None)],
+            ReturnWhen::FirstCompleted,
+        )
+        .await;
+        assert_eq!((done.len(), pending.len()), (1, 1));
+        let (done, pending) = wait_timeout(
+            [after(10, (1,)), after(30, (2,))],
+            ReturnWhen::AllCompleted,
+            ms(20),
+        )
+        .await;
+        assert_eq!((done.len(), pending.len()), (1, 1));
+
+        // A panic still counts for a non-Result output.
+        let start = now();
+        let boom = spawn(async {
+            sleep(ms(10)).await;
+            panic!("boom");
+        });
+        let (done, pending) = wait([after(50, Some(1)), boom], ReturnWhen::FirstException).await;
+        assert_eq!((now() - start, done.len(), pending.len()), (ms(10), 1, 1));
+    });
+}
+
+#[test]
+fn first_exception_sees_err_in_every_shape_of_result() {
+    /// The wait stops at 10 ms exactly when the first task's output is an `Err`.
+    async fn stops_early<T: 'static>(first: T, second: T) -> bool {
+        let start = now();
+        let (_, pending) = wait(
+            [after(10, first), after(20, second)],
+            ReturnWhen::FirstException,
+        )
+        .await;
+        for task in &pending {
+            task.cancel();
+        }
+        now() - start == ms(10)
+    }
+    block_on(async {
+        use std::num::NonZeroU32;
+        // Plain, niche-packed (the tag hides in a pointer or a zero), nested, zero-sized, aliased.
+        assert!(stops_early(Err::<u8, u8>(1), Ok(2)).await);
+        assert!(!stops_early(Ok::<u8, u8>(1), Ok(2)).await);
+        assert!(stops_early(Err::<Box<u8>, ()>(()), Ok(Box::new(2))).await);
+        assert!(!stops_early(Ok::<Box<u8>, ()>(Box::new(1)), Ok(Box::new(2))).await);
+        assert!(stops_early(Err::<(), NonZeroU32>(NonZeroU32::MIN), Ok(())).await);
+        assert!(!stops_early(Ok::<(), NonZeroU32>(()), Ok(())).await);
+        assert!(stops_early(Err::<(), ()>(()), Ok(())).await);
+        assert!(stops_early(Err::<Result<(), u8>, u8>(1), Ok(Ok(()))).await);
+        // An Ok holding an Err is an Ok.
+        assert!(!stops_early(Ok::<Result<(), u8>, u8>(Err(1)), Ok(Ok(()))).await);
+        let io: std::io::Result<(u8, String)> = Err(std::io::ErrorKind::Other.into());
+        assert!(stops_early(io, Ok((1, String::new()))).await);
+        let boxed: Result<Vec<u8>, Box<dyn std::error::Error>> = Err("bad".into());
+        assert!(stops_early(boxed, Ok(vec![])).await);
+        // Not a Result, though its variant sits where Err's does.
+        assert!(!stops_early(Some(1u8), None).await);
+        assert!(!stops_early(Verdict::Fail, Verdict::Pass).await);
+    });
+}
+
 #[test]
 fn an_empty_input_returns_at_once() {
     block_on(async {

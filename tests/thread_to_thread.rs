@@ -91,7 +91,10 @@ fn dropping_the_future_does_not_stop_the_work_nor_hang_the_loop() {
             sleep(ms(10_000)).await;
             assert_eq!(since(start), ms(10_000));
         });
-        assert_eq!(done_rx.recv_timeout(LIMIT), Ok("finished"));
+        assert_eq!(
+            done_rx.recv_timeout(LIMIT * util::slowdown()),
+            Ok("finished")
+        );
         drop(lp);
     });
 }
@@ -103,7 +106,7 @@ fn dropping_an_unpolled_future_still_runs_the_work() {
         tinyloop::run(async move {
             drop(to_thread(move || done_tx.send(7).unwrap()));
         });
-        assert_eq!(done_rx.recv_timeout(LIMIT), Ok(7));
+        assert_eq!(done_rx.recv_timeout(LIMIT * util::slowdown()), Ok(7));
     });
 }
 
@@ -128,7 +131,7 @@ fn run_returns_while_detached_thread_work_is_still_going() {
         // The thread is still blocked; let it go and it finishes on its own, its result
         // discarded (the loop that wanted it is gone).
         release_tx.send(()).unwrap();
-        assert_eq!(done_rx.recv_timeout(LIMIT), Ok(5));
+        assert_eq!(done_rx.recv_timeout(LIMIT * util::slowdown()), Ok(5));
     });
 }
 

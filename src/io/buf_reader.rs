@@ -10,16 +10,26 @@
 //! - A read request first looks at `buf[pos..filled]`; if that is not enough it reads more
 //!   from the inner reader into `buf[filled..]`.
 //! - When the free space runs out, unread bytes move to the front; when there is no
-//!   consumed space either (one line longer than the buffer), the buffer doubles. So a
-//!   request is always satisfied from one contiguous slice.
+//!   consumed space either (one line longer than the buffer), the buffer doubles, but a
+//!   line search never grows it past `limit + 1` bytes. So a request is always satisfied
+//!   from one contiguous slice.
 //! - `pos` only moves when a request completes. That is what makes `read_line`,
 //!   `read_until` and `read_exact` cancel-safe, as asyncio's are: a dropped request leaves
 //!   every byte it saw in the buffer for the next one.
 //!
-//! The buffer never shrinks: a single very long line leaves it large. asyncio bounds
-//! lines with its `limit` argument (64 KiB) and raises `LimitOverrunError`; here there is
-//! no limit, so a server reading lines from strangers should wrap reads in a `timeout` or
-//! check `buffer().len()`.
+//! # The line limit
+//!
+//! asyncio's `StreamReader(limit=64 KiB)`: a line (not counting its delimiter) may be at
+//! most `limit` bytes. As soon as more than `limit` bytes have arrived without the
+//! delimiter, or the delimiter turns up past `limit`, the request fails with `InvalidData`
+//! (asyncio raises at the same point). The over-long line is then discarded up to and
+//! including its delimiter: what is buffered at once, the rest by the next read of any
+//! kind, which drops bytes as they arrive (`skip_to` remembers the delimiter). So memory
+//! stays within the buffer's size even against an endless line, the line is gone as a
+//! whole (no tail of it is ever handed out as a line of its own, which asyncio's
+//! `readline` does), and the reader stays usable. Skipping records its progress in `self`
+//! at every step, so it is cancel-safe too. `read_exact` is not limited (asyncio's
+//! `readexactly` is not either): the caller chose its size.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -31,9 +41,18 @@ use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
 use super::DEFAULT_CAPACITY;
 
+/// Default line limit, asyncio's `_DEFAULT_LIMIT` (64 KiB).
+const DEFAULT_LIMIT: usize = 64 * 1024;
+
 /// Adds a buffer to a reader, with line and exact reads.
 ///
 /// asyncio: `StreamReader` (`readline`, `readuntil`, `readexactly`).
+///
+/// Lines are bounded, as asyncio's are: a line longer than the limit (64 KiB unless set
+/// with [`with_limit`](Self::with_limit)) fails [`read_line`](Self::read_line) and
+/// [`read_until`](Self::read_until) with [`io::ErrorKind::InvalidData`], is discarded up
+/// to its delimiter, and the next line reads normally. A peer sending an endless line
+/// cannot make the buffer grow past the limit.
 ///
 /// ```no_run
 /// use tinyloop::io::BufReader;
@@ -54,24 +73,56 @@ pub struct BufReader<R> {
     buf: Vec<u8>,
     pos: usize,
     filled: usize,
+    /// Longest line accepted, not counting its delimiter.
+    limit: usize,
+    /// After an over-long line whose delimiter has not arrived yet: that delimiter. Every
+    /// read first drops incoming bytes up to and including it.
+    skip_to: Option<u8>,
 }
 
 impl<R> BufReader<R> {
-    /// Wraps `inner` with an 8 KiB buffer.
+    /// Wraps `inner` with an 8 KiB buffer and the default line limit of 64 KiB.
+    ///
+    /// asyncio: `StreamReader()`.
     pub fn new(inner: R) -> BufReader<R> {
         BufReader::with_capacity(DEFAULT_CAPACITY, inner)
     }
 
     /// Wraps `inner` with a buffer of `capacity` bytes (at least 1; it grows when a
-    /// request needs more).
-    ///
-    /// asyncio: `StreamReader(limit=...)`, without the limit.
+    /// request needs more) and the default line limit of 64 KiB.
     pub fn with_capacity(capacity: usize, inner: R) -> BufReader<R> {
         BufReader {
             inner,
             buf: vec![0; capacity.max(1)],
             pos: 0,
             filled: 0,
+            limit: DEFAULT_LIMIT,
+            skip_to: None,
+        }
+    }
+
+    /// Wraps `inner` with a line limit of `limit` bytes (not counting the delimiter):
+    /// [`read_line`](Self::read_line) and [`read_until`](Self::read_until) fail with
+    /// [`io::ErrorKind::InvalidData`] on a longer line and discard it up to its
+    /// delimiter. The buffer starts at 8 KiB and a line search never grows it past
+    /// `limit + 1` bytes.
+    ///
+    /// asyncio: `StreamReader(limit=limit)` / `open_connection(..., limit=limit)`.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (only empty lines could be read); asyncio refuses it too.
+    #[doc(alias = "limit")]
+    #[track_caller]
+    pub fn with_limit(limit: usize, inner: R) -> BufReader<R> {
+        assert!(
+            limit > 0,
+            "BufReader::with_limit(0, ..): a limit of 0 bytes would refuse every non-empty \
+             line; pass the longest line length you accept (the default is 64 KiB)"
+        );
+        BufReader {
+            limit,
+            ..BufReader::new(inner)
         }
     }
 
@@ -97,6 +148,20 @@ impl<R> BufReader<R> {
         &self.buf[self.pos..self.filled]
     }
 
+    /// The error for a line longer than the limit (its bytes are already dropped).
+    fn over_limit(&self, delimiter: u8) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a line longer than this BufReader's limit of {} bytes was discarded up to \
+                 its delimiter (b'{}'); to accept longer lines, create the reader with \
+                 BufReader::with_limit(limit, reader)",
+                self.limit,
+                std::ascii::escape_default(delimiter)
+            ),
+        )
+    }
+
     fn consume_to(&mut self, end: usize) {
         self.pos = end;
         if self.pos == self.filled {
@@ -108,15 +173,17 @@ impl<R> BufReader<R> {
 
 impl<R: AsyncRead + Unpin> BufReader<R> {
     /// Reads more bytes from the inner reader after `filled`, making room first (see the
-    /// module docs). `Ok(0)` means end of stream.
-    fn poll_fill_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    /// module docs); growing doubles the buffer, but not past `max_len` (unless the
+    /// buffer is already that full, then by one byte). `Ok(0)` means end of stream.
+    fn poll_fill_more(&mut self, cx: &mut Context<'_>, max_len: usize) -> Poll<io::Result<usize>> {
         if self.filled == self.buf.len() {
             if self.pos > 0 {
                 self.buf.copy_within(self.pos..self.filled, 0);
                 self.filled -= self.pos;
                 self.pos = 0;
             } else {
-                self.buf.resize(self.buf.len() * 2, 0);
+                let len = self.buf.len();
+                self.buf.resize((len * 2).min(max_len).max(len + 1), 0);
             }
         }
         let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut self.buf[self.filled..]))?;
@@ -124,18 +191,59 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
         Poll::Ready(Ok(n))
     }
 
+    /// Drops incoming bytes up to and including the delimiter of an over-long line, if
+    /// one is being skipped (module docs, "The line limit"). Each step is recorded in
+    /// `self` before the next wait, so dropping the caller loses no progress.
+    fn poll_skip(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(byte) = self.skip_to {
+            let unread = &self.buf[self.pos..self.filled];
+            if let Some(i) = unread.iter().position(|&b| b == byte) {
+                self.consume_to(self.pos + i + 1);
+                self.skip_to = None;
+                break;
+            }
+            // Nothing of the line is kept: read into the whole (empty) buffer, never
+            // growing it.
+            self.consume_to(self.filled);
+            let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut self.buf[..]))?;
+            if n == 0 {
+                self.skip_to = None; // the stream ended the line
+            }
+            self.filled = n;
+        }
+        Poll::Ready(Ok(()))
+    }
+
     /// Waits until the unread bytes contain `byte` or the stream ends; returns the end
-    /// (exclusive) of the chunk to hand out, without consuming it.
+    /// (exclusive) of the chunk to hand out, without consuming it. A chunk longer than the
+    /// limit is an error, and is dropped (now, or by `poll_skip` as the rest arrives).
     async fn find(&mut self, byte: u8) -> io::Result<usize> {
         let mut scanned = 0; // unread bytes already searched (stable across compaction)
-        poll_fn(|cx| loop {
-            let unread = &self.buf[self.pos..self.filled];
-            if let Some(i) = unread[scanned..].iter().position(|&b| b == byte) {
-                return Poll::Ready(Ok(self.pos + scanned + i + 1));
-            }
-            scanned = unread.len();
-            if ready!(self.poll_fill_more(cx))? == 0 {
-                return Poll::Ready(Ok(self.filled));
+        poll_fn(|cx| {
+            // Skipping leaves `scanned` at 0: no byte of the new line was looked at yet.
+            ready!(self.poll_skip(cx))?;
+            loop {
+                let unread = &self.buf[self.pos..self.filled];
+                if let Some(i) = unread[scanned..].iter().position(|&b| b == byte) {
+                    let end = self.pos + scanned + i + 1;
+                    if scanned + i > self.limit {
+                        self.consume_to(end);
+                        return Poll::Ready(Err(self.over_limit(byte)));
+                    }
+                    return Poll::Ready(Ok(end));
+                }
+                scanned = unread.len();
+                if scanned > self.limit {
+                    self.consume_to(self.filled);
+                    self.skip_to = Some(byte);
+                    return Poll::Ready(Err(self.over_limit(byte)));
+                }
+                // `scanned <= limit` here, so the buffer need not exceed `limit + 1` bytes
+                // to tell whether the line is too long.
+                let max_len = self.limit.saturating_add(1);
+                if ready!(self.poll_fill_more(cx, max_len))? == 0 {
+                    return Poll::Ready(Ok(self.filled));
+                }
             }
         })
         .await
@@ -145,8 +253,9 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// first.
     async fn fill_to(&mut self, n: usize) -> io::Result<bool> {
         poll_fn(|cx| {
+            ready!(self.poll_skip(cx))?;
             while self.filled - self.pos < n {
-                if ready!(self.poll_fill_more(cx))? == 0 {
+                if ready!(self.poll_fill_more(cx, usize::MAX))? == 0 {
                     return Poll::Ready(Ok(false));
                 }
             }
@@ -158,9 +267,13 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// Reads up to and including `byte` (or to the end of the stream) and appends it to
     /// `out`; returns the number of bytes appended, 0 at end of stream.
     ///
+    /// A chunk longer than the limit (not counting `byte`) is an
+    /// [`io::ErrorKind::InvalidData`] error; it is discarded up to and including `byte`,
+    /// and the next call reads the chunk after it (see [`with_limit`](Self::with_limit)).
+    ///
     /// asyncio: `StreamReader.readuntil(separator)`, except that the end of the stream
-    /// hands over the partial chunk instead of raising `IncompleteReadError`.
-    /// Cancel-safe.
+    /// hands over the partial chunk instead of raising `IncompleteReadError`, and an
+    /// over-long chunk is discarded instead of left buffered. Cancel-safe.
     #[doc(alias = "readuntil")]
     pub async fn read_until(&mut self, byte: u8, out: &mut Vec<u8>) -> io::Result<usize> {
         let end = self.find(byte).await?;
@@ -176,7 +289,34 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// A line that is not valid UTF-8 is an `InvalidData` error and stays in the buffer
     /// (read it with [`read_until`](Self::read_until) instead); nothing is lost.
     ///
-    /// asyncio: `StreamReader.readline()`. Cancel-safe.
+    /// A line longer than the limit (64 KiB by default, not counting the `\n`) is an
+    /// `InvalidData` error whose message names the limit; the line is discarded up to and
+    /// including its `\n`, and the next call reads the line after it (see
+    /// [`with_limit`](Self::with_limit)).
+    ///
+    /// asyncio: `StreamReader.readline()` (which raises `ValueError` for the over-long
+    /// line). Cancel-safe.
+    ///
+    /// ```
+    /// use tinyloop::io::BufReader;
+    /// use tinyloop::net::UnixStream;
+    ///
+    /// tinyloop::run(async {
+    ///     let (mut writer, reader) = UnixStream::pair()?;
+    ///     writer.write_all(b"first\nsecond\n").await?;
+    ///     drop(writer); // end of stream after the two lines
+    ///     let mut reader = BufReader::new(reader);
+    ///     let mut lines = Vec::new();
+    ///     let mut line = String::new();
+    ///     while reader.read_line(&mut line).await? != 0 {
+    ///         lines.push(std::mem::take(&mut line));
+    ///     }
+    ///     assert_eq!(lines, ["first\n", "second\n"]);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     #[doc(alias = "readline")]
     pub async fn read_line(&mut self, line: &mut String) -> io::Result<usize> {
         let end = self.find(b'\n').await?;
@@ -229,6 +369,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for BufReader<R> {
         out: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if out.is_empty() {
+            return Poll::Ready(Ok(0)); // as std: a zero-byte read completes at once
+        }
+        ready!(this.poll_skip(cx))?;
         // Nothing buffered and a large request: skip the copy through our buffer.
         if this.pos == this.filled && out.len() >= this.buf.len() {
             return Pin::new(&mut this.inner).poll_read(cx, out);
@@ -243,8 +387,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for BufReader<R> {
 
 impl<R: AsyncRead + Unpin> BufReader<R> {
     fn poll_fill_buf_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(self.poll_skip(cx))?;
         if self.pos == self.filled {
-            ready!(self.poll_fill_more(cx))?;
+            ready!(self.poll_fill_more(cx, usize::MAX))?;
         }
         Poll::Ready(Ok(&self.buf[self.pos..self.filled]))
     }
@@ -286,6 +431,7 @@ impl<R: fmt::Debug> fmt::Debug for BufReader<R> {
         f.debug_struct("BufReader")
             .field("buffered", &(self.filled - self.pos))
             .field("capacity", &self.buf.len())
+            .field("limit", &self.limit)
             .field("inner", &self.inner)
             .finish()
     }

@@ -17,6 +17,7 @@
 //! | `BufReader::read_until(b, ..)`   | `StreamReader.readuntil(separator)`       |
 //! | `BufReader::read_exact`          | `StreamReader.readexactly(n)`             |
 //! | `BufReader::read`                | `StreamReader.read(n)`                    |
+//! | `BufReader::with_limit(limit, r)` | `StreamReader(limit=limit)` (64 KiB default) |
 //! | `BufWriter::write_all` + `flush` | `writer.write(data)` + `await writer.drain()` |
 
 mod buf_reader;

@@ -31,6 +31,21 @@
 //! reactor itself (tokens, generations, edge-triggered rules) is documented in
 //! `runtime/reactor.rs`.
 //!
+//! # Inherent methods and `AsyncReadExt` / `AsyncWriteExt`
+//!
+//! The stream types ([`TcpStream`], [`UnixStream`] and the split halves) have inherent async
+//! `read`, `read_exact`, `write`, `write_all` and `flush` methods, and also implement
+//! `futures_io::AsyncRead` / `AsyncWrite`, whose extension traits (`AsyncReadExt`,
+//! `AsyncWriteExt` in `futures` and `futures-lite`) have methods of the same names. Rust picks
+//! an inherent method over a trait method, so `stream.read(&mut buf)` runs tinyloop's even
+//! with `AsyncReadExt` in scope; write `AsyncReadExt::read(&mut stream, &mut buf)` to call the
+//! trait's. Both behave the same: they go through the same readiness engine
+//! (`net/stream.rs`), so they read and write the same bytes, fail with the same
+//! `io::ErrorKind`s (`UnexpectedEof` when the stream ends inside `read_exact`, `WriteZero`
+//! when the socket takes no bytes in `write_all`; only the message text differs) and have the
+//! same cancel-safety (`read` and `write` lose nothing when dropped; `read_exact` and
+//! `write_all` may have moved part of the buffer). The inherent ones need no import.
+//!
 //! Errors from the OS come back as `io::Error`, unchanged; nothing here panics on them.
 //! Every socket type must be created and used inside the loop that runs it.
 

@@ -29,6 +29,10 @@ type Engine = Registered<dyn ByteStream>;
 /// (or `UnixStream::split`).
 ///
 /// asyncio: `StreamReader`.
+///
+/// Like the stream's, its inherent methods take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 #[doc(alias = "StreamReader")]
 pub struct ReadHalf<'a> {
     io: &'a Engine,
@@ -38,6 +42,10 @@ pub struct ReadHalf<'a> {
 /// (or `UnixStream::split`).
 ///
 /// asyncio: `StreamWriter`.
+///
+/// Like the stream's, its inherent methods take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 #[doc(alias = "StreamWriter")]
 pub struct WriteHalf<'a> {
     io: &'a Engine,
@@ -67,6 +75,10 @@ impl WriteHalf<'_> {
 /// [`TcpStream::into_split`](super::TcpStream::into_split) (or `UnixStream::into_split`).
 ///
 /// asyncio: `StreamReader`, handed to its own task.
+///
+/// Like the stream's, its inherent methods take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 #[doc(alias = "StreamReader")]
 pub struct OwnedReadHalf {
     io: Rc<Engine>,
@@ -79,6 +91,10 @@ pub struct OwnedReadHalf {
 /// asyncio's `writer.close()` would, even while the read half lives on.
 ///
 /// asyncio: `StreamWriter`, handed to its own task.
+///
+/// Like the stream's, its inherent methods take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 #[doc(alias = "StreamWriter")]
 pub struct OwnedWriteHalf {
     io: Rc<Engine>,

@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use mio::event::Source;
@@ -65,10 +66,16 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
+        if len == 0 {
+            return Poll::Ready(Ok(0)); // as std: nothing asked, nothing to wait for
+        }
         self.poll_transfer(cx, Direction::Read, len, |s| s.read_some(buf))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_some(buf))
     }
 
@@ -77,7 +84,7 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<usize>> + 'a {
         let len = buf.len();
-        self.transfer(Direction::Read, len, move |s| s.read_some(buf))
+        NonEmpty((len > 0).then(|| self.transfer(Direction::Read, len, move |s| s.read_some(buf))))
     }
 
     pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -94,7 +101,10 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         &'a self,
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<usize>> + 'a {
-        self.transfer(Direction::Write, buf.len(), move |s| s.write_some(buf))
+        let len = buf.len();
+        NonEmpty(
+            (len > 0).then(|| self.transfer(Direction::Write, len, move |s| s.write_some(buf))),
+        )
     }
 
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
@@ -121,6 +131,23 @@ impl<S: ByteStream + ?Sized> Registered<S> {
     }
 }
 
+/// A transfer of `len > 0` bytes, or `None` for an empty buffer: a read or write of zero
+/// bytes completes at once with `Ok(0)`, as std's does, instead of waiting for readiness
+/// (a read would otherwise wait for the peer to send, then report `Ok(0)`, which callers
+/// take for end of stream). `Option` keeps the pending future as small as the bare one.
+struct NonEmpty<F>(Option<F>);
+
+impl<F: Future<Output = io::Result<usize>> + Unpin> Future for NonEmpty<F> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        match &mut self.get_mut().0 {
+            Some(transfer) => Pin::new(transfer).poll(cx),
+            None => Poll::Ready(Ok(0)),
+        }
+    }
+}
+
 pub(crate) fn early_eof() -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
@@ -133,10 +160,15 @@ pub(crate) fn early_eof() -> io::Error {
 macro_rules! stream_read_methods {
     () => {
         /// Reads at least one byte into `buf`, waiting until some arrive, and returns how
-        /// many; `Ok(0)` means the peer closed its side (end of stream).
+        /// many; `Ok(0)` means the peer closed its side (end of stream), or that `buf` is
+        /// empty: a zero-byte read completes at once, as std's does.
         ///
         /// asyncio: `StreamReader.read(n)`. Cancel-safe: if the future is dropped, no
         /// bytes were taken from the socket.
+        ///
+        /// This inherent method is what `stream.read(..)` runs even where
+        /// `futures::AsyncReadExt` is imported; the trait's `read` behaves the same (see
+        /// [the `net` module](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
         #[doc(alias = "recv")]
         pub fn read<'io>(
             &'io mut self,
@@ -162,7 +194,8 @@ macro_rules! stream_read_methods {
 macro_rules! stream_write_methods {
     () => {
         /// Writes some of `buf` to the socket, waiting until it can take at least one
-        /// byte, and returns how many it took.
+        /// byte, and returns how many it took. An empty `buf` completes at once with
+        /// `Ok(0)`.
         ///
         /// asyncio: `transport.write(data)` without the transport's hidden buffer.
         #[doc(alias = "send")]
@@ -177,6 +210,10 @@ macro_rules! stream_write_methods {
         ///
         /// asyncio: `writer.write(data); await writer.drain()`. Not cancel-safe: if
         /// dropped part-way, an unknown prefix of `buf` has been sent.
+        ///
+        /// This inherent method is what `stream.write_all(..)` runs even where
+        /// `futures::AsyncWriteExt` is imported; the trait's `write_all` behaves the same
+        /// (see [the `net` module](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
         #[doc(alias = "drain")]
         pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
             self.io().write_all(buf).await

@@ -38,19 +38,38 @@ use crate::runtime::reactor::Direction;
 /// asyncio: the listening socket behind `asyncio.start_server` / `loop.create_server`,
 /// driven with `loop.sock_accept`.
 ///
-/// ```no_run
-/// # tinyloop::run(async {
-/// let listener = tinyloop::net::TcpListener::bind("127.0.0.1:8080")?;
-/// loop {
-///     let (mut stream, _peer) = listener.accept().await?;
-///     tinyloop::spawn(async move {
-///         let mut buf = [0; 1024];
-///         while let Ok(n @ 1..) = stream.read(&mut buf).await {
-///             if stream.write_all(&buf[..n]).await.is_err() { break; }
-///         }
-///     });
+/// An echo server, one task per connection, and a client to try it:
+///
+/// ```
+/// use tinyloop::net::{TcpListener, TcpStream};
+///
+/// async fn serve(listener: TcpListener) -> std::io::Result<()> {
+///     loop {
+///         let (mut stream, _peer) = listener.accept().await?;
+///         tinyloop::spawn(async move {
+///             let mut buf = [0; 1024];
+///             while let Ok(n @ 1..) = stream.read(&mut buf).await {
+///                 if stream.write_all(&buf[..n]).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     }
 /// }
-/// # #[allow(unreachable_code)] Ok::<(), std::io::Error>(()) }).unwrap();
+///
+/// tinyloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?; // "0.0.0.0:8080" for a real one
+///     let addr = listener.local_addr()?;
+///     drop(tinyloop::spawn(serve(listener))); // detached: serves until `run` returns
+///
+///     let mut client = TcpStream::connect(addr).await?;
+///     client.write_all(b"ping").await?;
+///     let mut reply = [0; 4];
+///     client.read_exact(&mut reply).await?;
+///     assert_eq!(&reply, b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[doc(alias = "start_server")]
 #[doc(alias = "create_server")]
@@ -90,6 +109,20 @@ impl TcpListener {
     /// connection. Several tasks may accept on one listener at once.
     ///
     /// asyncio: `loop.sock_accept(sock)`.
+    ///
+    /// ```
+    /// use tinyloop::net::{TcpListener, TcpStream};
+    ///
+    /// tinyloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = tinyloop::spawn(TcpStream::connect(listener.local_addr()?));
+    ///     let (_conn, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     #[doc(alias = "sock_accept")]
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.io.async_io(Direction::Read, |l| l.accept()).await?;
@@ -121,8 +154,13 @@ impl fmt::Debug for TcpListener {
 /// value. Reading and writing take `&mut self`; to read in one task and write in another,
 /// [`split`](Self::split) or [`into_split`](Self::into_split) it. It also implements
 /// `futures_io::AsyncRead` and `AsyncWrite`, so `io::BufReader` and `io::BufWriter` wrap it.
+/// Its inherent `read`, `write_all` and friends take precedence over `AsyncReadExt` /
+/// `AsyncWriteExt` methods of the same name, and behave the same
+/// ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 ///
 /// Dropping the stream closes the socket (after taking it out of the poller).
+///
+/// [`connect`](Self::connect) has a client and server to run; [`TcpListener`] an echo server.
 #[doc(alias = "open_connection")]
 #[doc(alias = "StreamReader")]
 #[doc(alias = "StreamWriter")]
@@ -138,6 +176,29 @@ impl TcpStream {
     /// error is returned if none connects (`ConnectionRefused` when nothing listens).
     ///
     /// asyncio: `asyncio.open_connection(host, port)`.
+    ///
+    /// ```
+    /// use tinyloop::net::{TcpListener, TcpStream};
+    ///
+    /// tinyloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?; // port 0: any free port
+    ///     let addr = listener.local_addr()?;
+    ///     let server = tinyloop::spawn(async move {
+    ///         let (mut conn, _peer) = listener.accept().await?;
+    ///         let mut buf = [0; 5];
+    ///         conn.read_exact(&mut buf).await?;
+    ///         conn.write_all(&buf).await // echo
+    ///     });
+    ///     let mut stream = TcpStream::connect(addr).await?;
+    ///     stream.write_all(b"hello").await?;
+    ///     let mut reply = [0; 5];
+    ///     stream.read_exact(&mut reply).await?;
+    ///     assert_eq!(&reply, b"hello");
+    ///     server.await.unwrap()
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     ///
     /// # Panics
     ///

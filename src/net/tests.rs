@@ -86,3 +86,27 @@ fn many_accepters_on_one_listener_all_get_connections() {
         assert!(!has_waiters());
     });
 }
+
+/// A read or write of zero bytes completes at once; the `Option` that decides it must not
+/// make every pending read larger (it lives in each idle connection's task).
+#[test]
+fn the_zero_byte_shortcut_costs_a_pending_read_no_space() {
+    use super::registered::Registered;
+    use super::stream::ByteStream;
+    use crate::runtime::reactor::Direction;
+
+    fn size_of_val<T>(_: &T) -> usize {
+        std::mem::size_of::<T>()
+    }
+    crate::run(async {
+        let core = context::current("test");
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        let io = Registered::new(&core, a, mio::Interest::READABLE).unwrap();
+        let mut one = [0u8; 8];
+        let mut two = [0u8; 8];
+        let (one, two): (&mut [u8], &mut [u8]) = (&mut one, &mut two);
+        let bare = io.transfer(Direction::Read, 8, move |s| s.read_some(one));
+        let wrapped = io.read(two);
+        assert_eq!(size_of_val(&wrapped), size_of_val(&bare));
+    });
+}

@@ -5,6 +5,11 @@
 //! datagram, each `recv_from` takes one whole datagram (the part that does not fit in the
 //! buffer is discarded by the OS). `connect` only fixes a default peer and filters what
 //! `recv` receives. All methods take `&self`, so tasks can share one socket (`Rc`).
+//!
+//! Empty buffers keep the datagram meaning, as std's do (unlike a stream, where a zero-byte
+//! read or write completes at once): `send_to(&[], addr)` sends an empty datagram, which is
+//! valid UDP, and `recv_from(&mut [])` waits for the next datagram and takes it whole (its
+//! bytes do not fit and are discarded), returning 0.
 
 use std::fmt;
 use std::io;
@@ -20,6 +25,22 @@ use crate::runtime::reactor::Direction;
 ///
 /// asyncio: the socket behind `loop.create_datagram_endpoint`, driven with
 /// `loop.sock_sendto` / `loop.sock_recvfrom`.
+///
+/// ```
+/// use tinyloop::net::UdpSocket;
+///
+/// tinyloop::run(async {
+///     let server = UdpSocket::bind("127.0.0.1:0")?;
+///     let client = UdpSocket::bind("127.0.0.1:0")?;
+///     client.send_to(b"ping", server.local_addr()?).await?;
+///     let mut buf = [0; 16];
+///     let (n, from) = server.recv_from(&mut buf).await?;
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr()?));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 #[doc(alias = "create_datagram_endpoint")]
 #[doc(alias = "DatagramTransport")]
 pub struct UdpSocket {

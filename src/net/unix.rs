@@ -77,7 +77,9 @@ impl fmt::Debug for UnixListener {
 }
 
 /// A Unix domain stream connection; the same methods as
-/// [`TcpStream`](super::TcpStream) minus the TCP options.
+/// [`TcpStream`](super::TcpStream) minus the TCP options. Its inherent `read`, `write_all` and
+/// friends take precedence over `AsyncReadExt` / `AsyncWriteExt` methods of the same name,
+/// and behave the same ([details](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
 ///
 /// asyncio: the `(reader, writer)` pair of `asyncio.open_unix_connection`.
 #[doc(alias = "open_unix_connection")]
@@ -115,6 +117,21 @@ impl UnixStream {
 
     /// A connected pair of unnamed sockets (`socketpair(2)`): handy for tests and for
     /// talking to a child process.
+    ///
+    /// ```
+    /// use tinyloop::net::UnixStream;
+    ///
+    /// tinyloop::run(async {
+    ///     let (mut a, mut b) = UnixStream::pair()?;
+    ///     a.write_all(b"over here").await?;
+    ///     let mut buf = [0; 9];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"over here");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     ///
     /// # Panics
     ///

@@ -17,6 +17,7 @@
 //!    is read first, so a task that wakes itself (or a callback that schedules another) runs
 //!    on the *next* turn, after I/O has had a look. This is what keeps one busy task from
 //!    starving the poller. (asyncio: `ntodo = len(self._ready)`.)
+//!    Under a seed, that batch is first put in the seed's order (`runtime/schedule.rs`).
 //!
 //! "This is the only place where callbacks are actually *called*", as CPython says; in
 //! tinyloop it is also the only place where task futures are polled.
@@ -35,6 +36,7 @@ use crossbeam_channel::Receiver;
 use super::clock::Clock;
 use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
+use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::trace::{By, Outcome, MAIN};
@@ -61,12 +63,14 @@ pub(crate) struct Config {
     pub(crate) trace: bool,
     /// Stop a loop that can never make progress (`runtime/deadlock.rs`).
     pub(crate) detect_deadlocks: bool,
+    /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
+    pub(crate) seed: Option<u64>,
 }
 
 /// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
 /// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
 /// callbacks wait in their own queue, in the same order, behind these markers.
-const CALLBACK_KEY: u64 = u64::MAX - 1;
+pub(super) const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -119,6 +123,8 @@ pub(crate) struct Core {
     pub(crate) observe: Observe,
     /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
     pub(crate) signals: SignalState,
+    /// FIFO, or the seed's order (`runtime/schedule.rs`).
+    pub(crate) schedule: Schedule,
 }
 
 impl std::fmt::Debug for Core {
@@ -164,6 +170,7 @@ impl Core {
             closing: Cell::new(false),
             observe,
             signals: SignalState::default(),
+            schedule: Schedule::new(config.seed),
             config,
             wake_buf: RefCell::new(Vec::new()),
         }))
@@ -316,7 +323,8 @@ impl Core {
         }
     }
 
-    /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches.
+    /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches. A
+    /// panic nobody took out of the handle is reported now, as a detached task's would be.
     pub(crate) fn release_handle(&self, key: u64) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
@@ -325,6 +333,13 @@ impl Core {
         if slot.state == State::Done {
             let slot = tasks.remove(key);
             drop(tasks);
+            if let Some(slot) = &slot {
+                if let Body::Failed(e) = &slot.body {
+                    if let JoinError::Panicked(msg) = &**e {
+                        report_unobserved_panic(&slot.meta, msg);
+                    }
+                }
+            }
             drop(slot);
         } else {
             slot.has_handle = false;
@@ -378,6 +393,7 @@ impl Core {
 
         // 5. Run what was ready when the turn began.
         let ntodo = self.ready.borrow().len();
+        self.schedule.order(&self.ready, &self.callbacks, ntodo);
         for _ in 0..ntodo {
             let Some(item) = self.ready.borrow_mut().pop_front() else {
                 break;
@@ -610,12 +626,7 @@ impl Core {
             }
         } else {
             if let Err(JoinError::Panicked(msg)) = &result {
-                eprintln!(
-                    "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
-                     (nobody holds its Task handle, so the loop reports it here and carries on)",
-                    display_name(&slot.meta),
-                    slot.meta.spawned_at
-                );
+                report_unobserved_panic(&slot.meta, msg);
             }
             let slot = tasks.remove(key);
             drop(tasks);
@@ -721,6 +732,17 @@ pub(super) fn run_callback(cb: &Callback) {
             );
         }
     }
+}
+
+/// Reports a task's panic that no `Task` handle will ever return: the task was detached, or
+/// its handle was dropped without being awaited. Once per task: its result goes with it.
+fn report_unobserved_panic(meta: &Meta, msg: &str) {
+    eprintln!(
+        "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
+         (nobody awaited its Task handle, so the loop reports it here and carries on)",
+        display_name(meta),
+        meta.spawned_at
+    );
 }
 
 /// "Task-<n>" unless the task was named.

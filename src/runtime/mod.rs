@@ -19,6 +19,7 @@
 //! | `dump.rs`     | waits in words, the task dump                   | `Task.__repr__`                |
 //! | `deadlock.rs` | noticing that nothing can ever wake the loop    | (none; Go's deadlock check)    |
 //! | `trace.rs`    | the event trace ring buffer                     | (none)                         |
+//! | `schedule.rs` | FIFO, or a seeded order among ready things      | (none; see `crate::sim`)       |
 //! | `signals.rs`  | SIGINT delivered through the poller             | `loop.add_signal_handler`      |
 
 pub(crate) mod clock;
@@ -29,6 +30,7 @@ pub(crate) mod dump;
 pub(crate) mod observe;
 pub(crate) mod pool;
 pub(crate) mod reactor;
+pub(crate) mod schedule;
 pub(crate) mod signals;
 pub(crate) mod tasks;
 pub(crate) mod trace;

@@ -459,6 +459,7 @@ impl Registration {
         source: &mut (impl Source + ?Sized),
         interest: Interest,
     ) -> io::Result<Registration> {
+        core.schedule.note_outside_world("a real socket");
         let (token, io) = core.reactor.borrow_mut().register(source, interest)?;
         Ok(Registration {
             core: Rc::downgrade(core),

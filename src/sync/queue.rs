@@ -609,6 +609,16 @@ queue_type! {
 queue_type! {
     /// A last-in, first-out queue (a stack): asyncio's `LifoQueue`. [`get`](LifoQueue::get)
     /// returns the item put most recently; otherwise it behaves as [`Queue`].
+    ///
+    /// ```
+    /// let stack = tinyloop::LifoQueue::unbounded();
+    /// for page in ["home", "search", "result"] {
+    ///     stack.try_put(page).unwrap();
+    /// }
+    /// assert_eq!(stack.try_get(), Ok("result")); // the last one put
+    /// assert_eq!(stack.try_get(), Ok("search"));
+    /// ```
+    ///
     LifoQueue<T>, Vec<T>, "asyncio.LifoQueue"
 }
 
@@ -616,11 +626,180 @@ queue_type! {
     /// A queue that returns its smallest item first: asyncio's `PriorityQueue`. Items are
     /// compared with `Ord`; put `(priority, item)` tuples, or wrap items in
     /// [`Reverse`](std::cmp::Reverse) for largest first. Otherwise it behaves as [`Queue`].
+    ///
+    /// ```
+    /// tinyloop::run(async {
+    ///     let jobs = tinyloop::PriorityQueue::new(0);
+    ///     jobs.put((2, "send report")).await.unwrap();
+    ///     jobs.put((1, "fix outage")).await.unwrap();
+    ///     assert_eq!(jobs.get().await, Ok((1, "fix outage"))); // smallest first
+    /// });
+    /// ```
+    ///
     PriorityQueue<T: Ord>, BinaryHeap<Reverse<T>>, "asyncio.PriorityQueue"
 }
 
+// ----- `async for item in queue`: the queues as streams -----------------------------------
+
+/// The stream [`Queue::stream`] returns: one `get` after another, each kept in the same box
+/// (`Pin::set` swaps the finished one for the next), until a `get` fails because the queue
+/// was shut down and drained. Dropping it drops the `get` in flight, whose own `Drop` hands an
+/// item it was already given to the next getter or back to the front of the queue.
+struct Items<F, M> {
+    next_get: M,
+    get: Pin<Box<F>>,
+    ended: bool,
+}
+
+impl<T, F, M> futures_core::Stream for Items<F, M>
+where
+    F: Future<Output = Result<T, QueueShutDown>>,
+    M: FnMut() -> F + Unpin,
+{
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match this.get.as_mut().poll(cx) {
+            Poll::Ready(Ok(item)) => {
+                this.get.set((this.next_get)());
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(Err(QueueShutDown(()))) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Adds `stream()` to one queue type. Separate from `queue_type!` so the engine above stays
+/// as it is: the stream is only `get`, over and over.
+macro_rules! queue_stream {
+    ($name:ident<T $(: $bound:ident)?>, $example:literal) => {
+        impl<T $(: $bound)?> $name<T> {
+            /// The queue as a stream of its items, for `async for item in queue`-style loops:
+            /// each item comes from a [`get`](Self::get), in the same order and with the
+            /// same fairness among getters, and the stream ends (yields `None`, and keeps
+            /// yielding it) once the queue is [shut down](Self::shutdown) and drained.
+            ///
+            /// It owns a handle to the queue, so it may outlive `self` and move into a task.
+            /// Cancel-safe: dropping it while it waits loses no item, as for `get`. Loop over
+            /// it with `StreamExt::next` from `futures` or `futures-lite`, or with
+            /// `poll_fn` as below.
+            ///
+            #[doc = $example]
+            #[doc(alias = "__aiter__")]
+            #[doc(alias = "__anext__")]
+            pub fn stream(&self) -> impl futures_core::Stream<Item = T> + Unpin {
+                let core = Rc::clone(&self.core);
+                let next_get = move || {
+                    let core = Rc::clone(&core);
+                    // Not redundant: the block owns the `Rc` that the `Get` borrows.
+                    #[allow(clippy::redundant_async_block)]
+                    async move { Get { core: &core, key: None }.await }
+                };
+                Items { get: Box::pin(next_get()), next_get, ended: false }
+            }
+        }
+    };
+}
+
+queue_stream!(
+    Queue<T>,
+    "```
+use std::future::poll_fn;
+use std::pin::Pin;
+use futures_core::Stream;
+use tinyloop::{spawn, Queue};
+
+tinyloop::run(async {
+    let queue = Queue::new(2);
+    let producer = spawn({
+        let queue = queue.clone();
+        async move {
+            for n in 1..=5 {
+                queue.put(n).await.unwrap();
+            }
+            queue.shutdown(); // the stream ends once the last item is taken
+        }
+    });
+    let mut items = queue.stream();
+    let mut seen = Vec::new();
+    // `while let Some(n) = items.next().await` with futures' `StreamExt`.
+    while let Some(n) = poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
+        seen.push(n);
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5]);
+    producer.await.unwrap();
+});
+```"
+);
+queue_stream!(
+    LifoQueue<T>,
+    "```
+use std::future::poll_fn;
+use std::pin::Pin;
+use futures_core::Stream;
+
+tinyloop::run(async {
+    let stack = tinyloop::LifoQueue::unbounded();
+    for n in 1..=3 {
+        stack.try_put(n).unwrap();
+    }
+    stack.shutdown();
+    let mut items = stack.stream();
+    let mut seen = Vec::new();
+    while let Some(n) = poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
+        seen.push(n);
+    }
+    assert_eq!(seen, [3, 2, 1]);
+});
+```"
+);
+queue_stream!(
+    PriorityQueue<T: Ord>,
+    "```
+use std::future::poll_fn;
+use std::pin::Pin;
+use futures_core::Stream;
+
+tinyloop::run(async {
+    let jobs = tinyloop::PriorityQueue::unbounded();
+    for job in [(2, \"write\"), (1, \"read\"), (3, \"close\")] {
+        jobs.try_put(job).unwrap();
+    }
+    jobs.shutdown();
+    let mut items = jobs.stream();
+    let mut seen = Vec::new();
+    while let Some((_, name)) = poll_fn(|cx| Pin::new(&mut items).poll_next(cx)).await {
+        seen.push(name);
+    }
+    assert_eq!(seen, [\"read\", \"write\", \"close\"]);
+});
+```"
+);
+
 /// A put or get on a queue that was [shut down](Queue::shutdown): asyncio's `QueueShutDown`.
 /// A failed put hands its item back in the field; for a get it is `()`.
+///
+/// ```
+/// use tinyloop::{Queue, QueueShutDown};
+///
+/// tinyloop::run(async {
+///     let queue = Queue::new(0);
+///     queue.put("kept").await.unwrap();
+///     queue.shutdown();
+///     assert_eq!(queue.put("refused").await.unwrap_err().0, "refused"); // handed back
+///     assert_eq!(queue.get().await, Ok("kept")); // gets drain what is left...
+///     assert_eq!(queue.get().await, Err(QueueShutDown(()))); // ...then fail
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.QueueShutDown")]
 #[derive(thiserror::Error, Clone, Copy, PartialEq, Eq)]
 #[error("the queue was shut down: it takes no more items, and gets fail once it is empty")]
@@ -634,6 +813,18 @@ impl<T> fmt::Debug for QueueShutDown<T> {
 }
 
 /// Why [`try_put`](Queue::try_put) failed; either way the item comes back. asyncio raises
+///
+/// ```
+/// use tinyloop::{Queue, TryPutError};
+///
+/// let queue = Queue::new(1);
+/// queue.try_put(1).unwrap();
+/// match queue.try_put(2) {
+///     Err(TryPutError::Full(item)) => assert_eq!(item, 2), // asyncio's QueueFull
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+///
 /// `QueueFull` or `QueueShutDown`.
 #[doc(alias = "asyncio.QueueFull")]
 #[derive(thiserror::Error, Clone, Copy, PartialEq, Eq)]
@@ -667,6 +858,16 @@ impl<T> fmt::Debug for TryPutError<T> {
 }
 
 /// Why [`try_get`](Queue::try_get) failed. asyncio raises `QueueEmpty` or `QueueShutDown`.
+///
+/// ```
+/// use tinyloop::{Queue, TryGetError};
+///
+/// let queue = Queue::<u8>::unbounded();
+/// assert_eq!(queue.try_get(), Err(TryGetError::Empty)); // asyncio's QueueEmpty
+/// queue.shutdown();
+/// assert_eq!(queue.try_get(), Err(TryGetError::ShutDown));
+/// ```
+///
 #[doc(alias = "asyncio.QueueEmpty")]
 #[derive(thiserror::Error, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryGetError {

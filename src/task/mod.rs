@@ -37,9 +37,22 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group::{ChildError, TaskGroup, TaskGroupError};
 pub use select::{select, select_all, Either, SelectAll};
 pub use shield::{shield, Shield};
-pub use wait::{wait, wait_timeout, ReturnWhen, TaskOutcome};
+pub use wait::{wait, wait_timeout, ReturnWhen};
 
 /// Why a task produced no value: asyncio's `CancelledError`, or the exception it raised.
+///
+/// ```
+/// use tinyloop::JoinError;
+///
+/// tinyloop::run(async {
+///     match tinyloop::spawn(async { panic!("bad input") }).await {
+///         Ok(()) => unreachable!(),
+///         Err(JoinError::Cancelled) => println!("cancelled"),
+///         Err(JoinError::Panicked(msg)) => assert_eq!(msg, "bad input"),
+///     }
+/// });
+/// ```
+///
 #[doc(alias = "CancelledError")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoinError {
@@ -121,6 +134,27 @@ pub struct TaskInfo {
 /// Awaiting gives `Ok(output)`, or `Err(JoinError::Cancelled)` if the task was cancelled (or
 /// its loop shut down first), or `Err(JoinError::Panicked(msg))` if it panicked. Dropping the
 /// handle detaches the task: it keeps running and its result is dropped when it finishes.
+///
+/// A panic is never lost: if the task panicked and its handle is dropped without having been
+/// awaited (asyncio's "Task exception was never retrieved"), the loop reports the panic on
+/// stderr once, with the task's name and spawn site, as it does for a detached task.
+///
+/// ```
+/// use std::time::Duration;
+/// use tinyloop::{spawn, JoinError};
+///
+/// tinyloop::run(async {
+///     let answer = spawn(async { 6 * 7 });
+///     let stuck = spawn(async { tinyloop::sleep(Duration::from_secs(3600)).await });
+///     let broken = spawn(async { panic!("no config file") });
+///     assert!(!answer.is_done()); // tasks start on a later turn
+///     assert_eq!(answer.await, Ok(42));
+///     assert!(stuck.cancel());
+///     assert_eq!(stuck.await, Err(JoinError::Cancelled));
+///     assert_eq!(broken.await, Err(JoinError::Panicked("no config file".into())));
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.Task")]
 #[must_use = "a Task runs even if dropped; await it for its result, or drop it explicitly to detach it"]
 pub struct Task<T> {
@@ -136,6 +170,17 @@ impl<T> Task<T> {
     /// the loop's next turn, and awaiting it then gives `Err(JoinError::Cancelled)`. A task
     /// may cancel itself; that takes effect when its current poll returns. Returns `false`
     /// if it had already finished. (asyncio's `Task.cancel`.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// tinyloop::run(async {
+    ///     let task = tinyloop::spawn(tinyloop::sleep(Duration::from_secs(3600)));
+    ///     assert!(task.cancel());
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    ///
     #[doc(alias = "Task.cancel")]
     pub fn cancel(&self) -> bool {
         self.core.cancel(self.key)
@@ -257,10 +302,28 @@ where
 /// The task starts on a later turn of the loop, after the tasks already ready (no eager
 /// start), and runs even if the returned [`Task`] is dropped.
 ///
+/// ```
+/// use std::time::Duration;
+/// use tinyloop::{sleep, spawn};
+///
+/// tinyloop::run(async {
+///     let task = spawn(async {
+///         sleep(Duration::from_millis(1)).await;
+///         "done"
+///     });
+///     // ... the task runs while this code goes on, or waits:
+///     assert_eq!(task.await, Ok("done"));
+///     // A dropped handle detaches the task; it still runs to completion.
+///     drop(spawn(async { println!("detached, still runs") }));
+///     tinyloop::yield_now().await;
+/// });
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "create_task")]
 #[doc(alias = "asyncio.create_task")]
+#[doc(alias = "ensure_future")]
 #[track_caller]
 pub fn spawn<F>(fut: F) -> Task<F::Output>
 where
@@ -273,6 +336,15 @@ where
 
 /// [`spawn`] with a name, shown by `Task::name`, `all_tasks` and panic reports
 /// (asyncio's `create_task(coro, name=...)`).
+///
+/// ```
+/// tinyloop::run(async {
+///     let task = tinyloop::spawn_named("fetch-user", async { 7 });
+///     assert_eq!(task.name(), "fetch-user");
+///     assert_eq!(task.await, Ok(7));
+/// });
+/// ```
+///
 #[track_caller]
 pub fn spawn_named<F>(name: impl Into<String>, fut: F) -> Task<F::Output>
 where
@@ -287,6 +359,20 @@ where
 }
 
 /// Gives every other ready task a turn before continuing: asyncio's `await asyncio.sleep(0)`.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// tinyloop::run(async {
+///     let ran = Rc::new(Cell::new(false));
+///     let flag = Rc::clone(&ran);
+///     let task = tinyloop::spawn(async move { flag.set(true) });
+///     tinyloop::yield_now().await; // the task gets its turn here
+///     assert!(ran.get() && task.is_done());
+/// });
+/// ```
+///
 #[doc(alias = "sleep(0)")]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
@@ -314,6 +400,17 @@ impl Future for YieldNow {
 
 /// The task being polled right now, or `None` in the future given to `run`/`block_on` and
 /// outside a loop (asyncio's `current_task`).
+///
+/// ```
+/// tinyloop::run(async {
+///     assert!(tinyloop::current_task().is_none()); // the future given to `run` is no task
+///     let name = tinyloop::spawn_named("worker", async {
+///         tinyloop::current_task().unwrap().name
+///     });
+///     assert_eq!(name.await.unwrap(), "worker");
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.current_task")]
 pub fn current_task() -> Option<TaskInfo> {
     context::try_with_core(|core| core.current_task().and_then(|key| info_of(core, key))).flatten()
@@ -321,6 +418,19 @@ pub fn current_task() -> Option<TaskInfo> {
 
 /// Every task of the running loop that has not finished, in spawn order of their slots
 /// (asyncio's `all_tasks`). Empty outside a loop.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     let a = tinyloop::spawn_named("a", tinyloop::sleep(Duration::from_millis(5)));
+///     let b = tinyloop::spawn_named("b", tinyloop::sleep(Duration::from_millis(5)));
+///     let names: Vec<String> = tinyloop::all_tasks().into_iter().map(|t| t.name).collect();
+///     assert_eq!(names, ["a", "b"]);
+///     (a.await.unwrap(), b.await.unwrap());
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.all_tasks")]
 pub fn all_tasks() -> Vec<TaskInfo> {
     context::try_with_core(|core| {

@@ -15,6 +15,20 @@ use crate::runtime::core::{Callback, Core, TimerEntry};
 
 /// A scheduled callback; cancel it before it runs with [`CallbackHandle::cancel`]
 /// (asyncio's `Handle`/`TimerHandle`). Dropping the handle does *not* cancel.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     let handle = tinyloop::call_later(Duration::from_secs(3600), || println!("never"));
+///     assert!(handle.is_pending());
+///     assert!(handle.cancel()); // it will not run
+///     assert!(!handle.is_pending());
+/// });
+/// ```
+///
+#[doc(alias = "TimerHandle")]
+#[doc(alias = "asyncio.Handle")]
 pub struct CallbackHandle {
     core: Rc<Core>,
     cb: Rc<Callback>,
@@ -64,6 +78,20 @@ fn new_callback(f: impl FnOnce() + 'static) -> Rc<Callback> {
 /// Runs `f` on the loop's next turn, after the callbacks and tasks already ready
 /// (asyncio's `loop.call_soon`).
 ///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// tinyloop::run(async {
+///     let ran = Rc::new(Cell::new(false));
+///     let flag = Rc::clone(&ran);
+///     tinyloop::call_soon(move || flag.set(true));
+///     assert!(!ran.get()); // not yet: on the loop's next turn
+///     tinyloop::yield_now().await;
+///     assert!(ran.get());
+/// });
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.call_soon")]
@@ -77,6 +105,23 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
 
 /// Runs `f` once `d` has passed (asyncio's `loop.call_later`).
 ///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// tinyloop::Loop::builder().virtual_time(true).run(async {
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     for (ms, word) in [(20, "world"), (10, "hello")] {
+///         let log = Rc::clone(&log);
+///         tinyloop::call_later(Duration::from_millis(ms), move || log.borrow_mut().push(word));
+///     }
+///     tinyloop::sleep(Duration::from_millis(30)).await;
+///     assert_eq!(*log.borrow(), ["hello", "world"]);
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.call_later")]
@@ -88,6 +133,22 @@ pub fn call_later(d: Duration, f: impl FnOnce() + 'static) -> CallbackHandle {
 }
 
 /// Runs `f` at `when`, on the loop's clock (asyncio's `loop.call_at`).
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// tinyloop::Loop::builder().virtual_time(true).run(async {
+///     let fired_at = Rc::new(Cell::new(None));
+///     let when = tinyloop::now() + Duration::from_secs(2);
+///     let slot = Rc::clone(&fired_at);
+///     tinyloop::call_at(when, move || slot.set(Some(tinyloop::now())));
+///     tinyloop::sleep(Duration::from_secs(3)).await;
+///     assert_eq!(fired_at.get(), Some(when));
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Panics
 /// When no loop is running on this thread.

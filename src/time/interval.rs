@@ -14,6 +14,20 @@ use crate::runtime::context;
 /// the caller falls behind by more than a period, the missed ticks are skipped rather than
 /// fired in a burst.
 ///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::Loop::builder().virtual_time(true).run(async {
+///     let start = tinyloop::now();
+///     let mut every_second = tinyloop::interval(Duration::from_secs(1));
+///     for _ in 0..3 {
+///         every_second.tick().await; // at 0 s, 1 s, 2 s
+///     }
+///     assert_eq!(tinyloop::now() - start, Duration::from_secs(2));
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 /// When `period` is zero (it would never give other tasks a turn) or no loop is running.
 pub fn interval(period: Duration) -> Interval {

@@ -23,6 +23,18 @@ use crate::runtime::context;
 
 /// The loop's current time: asyncio's `loop.time()`. Virtual under `virtual_time`.
 ///
+/// ```
+/// use std::time::Duration;
+///
+/// // Under virtual time the clock jumps to the next timer, so this takes no real time.
+/// tinyloop::Loop::builder().virtual_time(true).run(async {
+///     let start = tinyloop::now();
+///     tinyloop::sleep(Duration::from_secs(90)).await;
+///     assert_eq!(tinyloop::now() - start, Duration::from_secs(90));
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "loop.time")]

@@ -17,6 +17,16 @@ use crate::runtime::wheel::TimerKey;
 /// `sleep(Duration::ZERO)` gives other tasks one turn, like `asyncio.sleep(0)`. Huge
 /// durations saturate: `sleep(Duration::MAX)` never fires and never panics.
 ///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     let start = tinyloop::now();
+///     tinyloop::sleep(Duration::from_millis(5)).await;
+///     assert!(tinyloop::now() - start >= Duration::from_millis(5)); // never early
+/// });
+/// ```
+///
 /// # Panics
 /// When no loop is running on this thread.
 #[doc(alias = "asyncio.sleep")]
@@ -34,6 +44,16 @@ pub(crate) fn sleep_on(core: Rc<Core>, d: Duration) -> Sleep {
 }
 
 /// Waits until `deadline` (on the loop's clock, see [`now`](crate::now)).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tinyloop::run(async {
+///     let deadline = tinyloop::now() + Duration::from_millis(5);
+///     tinyloop::sleep_until(deadline).await;
+///     assert!(tinyloop::now() >= deadline);
+/// });
+/// ```
 ///
 /// # Panics
 /// When no loop is running on this thread.

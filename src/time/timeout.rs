@@ -9,6 +9,14 @@ use super::sleep::{sleep_on, Sleep};
 use crate::runtime::context;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
+///
+/// ```
+/// let err = tinyloop::TimeoutError;
+/// assert_eq!(
+///     err.to_string(),
+///     "the deadline passed before the operation finished (the operation was cancelled)"
+/// );
+/// ```
 #[doc(alias = "asyncio.TimeoutError")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the deadline passed before the operation finished (the operation was cancelled)")]
@@ -19,6 +27,18 @@ pub struct TimeoutError;
 /// The inner future is polled first, so one that is ready at once wins even with a zero
 /// deadline. On expiry the inner future is dropped (its destructors have run) before
 /// `Err(TimeoutError)` is returned.
+///
+/// ```
+/// use std::time::Duration;
+/// use tinyloop::{sleep, timeout, TimeoutError};
+///
+/// tinyloop::run(async {
+///     let quick = timeout(Duration::from_secs(5), async { 42 }).await;
+///     assert_eq!(quick, Ok(42));
+///     let slow = timeout(Duration::from_millis(5), sleep(Duration::from_secs(3600))).await;
+///     assert_eq!(slow, Err(TimeoutError)); // the sleep was dropped
+/// });
+/// ```
 ///
 /// # Panics
 /// When no loop is running on this thread.
@@ -33,6 +53,21 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 }
 
 /// [`timeout`] with an absolute deadline: asyncio's `asyncio.timeout_at`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tinyloop::{now, sleep, timeout_at};
+///
+/// tinyloop::run(async {
+///     // One deadline shared by several steps, as with `async with asyncio.timeout_at(when)`.
+///     let deadline = now() + Duration::from_secs(1);
+///     let first = timeout_at(deadline, async { "step 1" }).await;
+///     let second = timeout_at(deadline, sleep(Duration::from_secs(60))).await;
+///     assert_eq!(first, Ok("step 1"));
+///     assert!(second.is_err());
+/// });
+/// ```
+///
 #[doc(alias = "asyncio.timeout_at")]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {

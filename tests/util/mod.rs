@@ -205,8 +205,12 @@ impl Gate {
 }
 
 /// Runs `f` on its own thread; panics (instead of hanging the suite) if it takes longer
-/// than `limit`. A panic inside `f` is passed on.
+/// than `limit` times [`slowdown`]. A panic inside `f` is passed on.
+///
+/// `limit` is a hang guard, never a speed claim: pick it far above what the body needs on a
+/// loaded machine (seconds for a body that needs milliseconds).
 pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let limit = limit * slowdown();
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let out = f();
@@ -223,6 +227,17 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
             panic!("the test did not finish within {limit:?}: the loop is stuck (a lost wake-up?)")
         }
     }
+}
+
+/// How many times slower than native this process runs, from `TINYLOOP_TEST_SLOWDOWN`
+/// (default 1): `.ci/valgrind` sets it, since memcheck runs 20-50x slower and one thread at a
+/// time. Hang guards ([`within`]) stretch by it.
+pub fn slowdown() -> u32 {
+    std::env::var("TINYLOOP_TEST_SLOWDOWN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Re-runs this test binary on one test with `env_key` set, so that test can play the child:
