@@ -22,6 +22,13 @@ impl Drop for Noisy {
 }
 
 fn child_case(case: &str) {
+    // A shell without job control starts background commands (`cargo test &`) with SIGINT
+    // ignored, and an ignored disposition is inherited through exec. These cases are about
+    // what happens from a terminal, where SIGINT starts with its default action: restore it.
+    // SAFETY: setting a signal's disposition to the default, before any thread is spawned.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
     match case {
         "first_ctrl_c_cancels_run" => {
             tinyloop::run(async {
