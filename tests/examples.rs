@@ -37,6 +37,11 @@ fn build_examples() {
         cargo
             .args(["build", "--examples", "--quiet"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The showcase needs `tinyloop::compat` (`required-features = ["hyper"]`): built and
+        // run when this test runs with the feature (CI: `cargo test --all-features`).
+        if cfg!(feature = "hyper") {
+            cargo.args(["--features", "hyper"]);
+        }
         // The dev profile builds into target/debug; every other profile into its own name.
         if profile_dir != "debug" {
             cargo.args(["--profile", &profile_dir]);
@@ -295,6 +300,7 @@ fn table_row(out: &str, scenario: &str) -> (f64, f64) {
     (number_after(cells[2], ""), number_after(cells[3], ""))
 }
 
+#[cfg(feature = "hyper")]
 #[test]
 fn api_client_speed_ups_are_real() {
     let args = ["--latency-ms", "100", "--requests", "10"];
@@ -325,12 +331,29 @@ fn api_client_speed_ups_are_real() {
     assert!(out.contains("ok     [timeout, 200]"), "{out}");
     assert!(out.contains("failed [500, 500, 500]"), "{out}");
     assert!(out.contains("failed [400]"), "{out}");
+    assert!(out.contains("over TLS"), "{out}");
     let batch = line(&out, "batch:");
     assert!(batch.starts_with("batch: 9 of 11 ok, 2 failed"), "{out}");
     assert!(
         batch.ends_with("at most 5 requests were in flight (limit 5)"),
         "{out}"
     );
+}
+
+#[test]
+fn http_client_lesson_reads_chunked_http10_emoji_and_refuses_absurd_lengths() {
+    let out = run_example("http_client_lesson", &[]);
+    assert!(
+        line(&out, "case 1:").contains("next reply on the same connection is intact"),
+        "{out}"
+    );
+    assert!(line(&out, "case 2:").contains("status 500"), "{out}");
+    assert!(line(&out, "case 3:").contains("\u{1F600}"), "{out}");
+    assert!(
+        line(&out, "case 4:").contains("1000000000000 bytes, over"),
+        "{out}"
+    );
+    assert!(line(&out, "self-test passed").contains("4 cases"), "{out}");
 }
 
 #[test]
