@@ -372,8 +372,12 @@ impl AsyncApiClient {
     ) -> Result<(StatusCode, header::HeaderMap, Bytes), ApiError> {
         let pooled = self.idle.borrow_mut().pop();
         let mut sender = match pooled {
-            Some(sender) if !sender.is_closed() => sender,
-            _ => self.connect().await?,
+            // A pooled connection the server has closed meanwhile: open a fresh one instead.
+            Some(mut sender) => match sender.ready().await {
+                Ok(()) => sender,
+                Err(_) => self.connect().await?,
+            },
+            None => self.connect().await?,
         };
         sender.ready().await.map_err(ApiError::Http)?;
         let mut request = Request::post(format!("{}{path}", self.endpoint.base_path))

@@ -19,7 +19,7 @@
 //! tinyloop::run(async {
 //!     let tcp = tinyloop::TcpStream::connect("example.com:80").await?;
 //!     let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp)).await?;
-//!     tinyloop::spawn(conn); // the connection is a future: drive it on the loop
+//!     drop(tinyloop::spawn(conn)); // the connection's I/O: a task of its own, detached
 //!     let req = hyper::Request::get("/").header("host", "example.com").body(Empty::<Bytes>::new())?;
 //!     println!("{}", sender.send_request(req).await?.status());
 //!     # let _ = (HyperExecutor::new(), HyperTimer::new());

@@ -292,6 +292,7 @@ fn mini_loop_runs_three_tasks_in_the_time_of_one() {
 }
 
 /// The `| scenario | sequential | concurrent | speed-up |` row for `scenario`, as numbers.
+#[cfg(feature = "hyper")]
 fn table_row(out: &str, scenario: &str) -> (f64, f64) {
     let row = out
         .lines()
