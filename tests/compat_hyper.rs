@@ -192,6 +192,123 @@ fn header_read_timeout_closes_a_client_that_sends_its_headers_too_slowly() {
     });
 }
 
+/// One direction of an in-memory pipe: bytes, whether the writer closed, the parked reader.
+#[derive(Default)]
+struct PipeState {
+    bytes: std::collections::VecDeque<u8>,
+    closed: bool,
+    reader: Option<Waker>,
+}
+
+/// One end of an in-memory duplex stream: no socket, so a virtual-time loop can jump its
+/// clock while hyper waits on it.
+struct PipeEnd {
+    read: Rc<std::cell::RefCell<PipeState>>,
+    write: Rc<std::cell::RefCell<PipeState>>,
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut w = self.write.borrow_mut();
+        w.closed = true;
+        if let Some(r) = w.reader.take() {
+            r.wake();
+        }
+    }
+}
+
+fn pipe() -> (PipeEnd, PipeEnd) {
+    let (a, b) = (Rc::default(), Rc::default());
+    (
+        PipeEnd {
+            read: Rc::clone(&a),
+            write: Rc::clone(&b),
+        },
+        PipeEnd { read: b, write: a },
+    )
+}
+
+impl futures_io::AsyncRead for PipeEnd {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut r = self.read.borrow_mut();
+        if r.bytes.is_empty() && !r.closed {
+            r.reader = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = buf.len().min(r.bytes.len());
+        for (slot, byte) in buf.iter_mut().zip(r.bytes.drain(..n)) {
+            *slot = byte;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl futures_io::AsyncWrite for PipeEnd {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut w = self.write.borrow_mut();
+        w.bytes.extend(buf);
+        if let Some(r) = w.reader.take() {
+            r.wake();
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let mut w = self.write.borrow_mut();
+        w.closed = true;
+        if let Some(r) = w.reader.take() {
+            r.wake();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn header_read_timeout_runs_on_virtual_time() {
+    // Over an in-memory pipe nothing waits on the OS, so the loop jumps to hyper's deadline:
+    // a 30 s header timeout passes at once, and exactly 30 s of loop time go by.
+    vrun(async {
+        let (server_end, mut client) = pipe();
+        let server = spawn(async move {
+            hyper::server::conn::http1::Builder::new()
+                .timer(HyperTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(HyperIo::new(server_end), echo_service(Rc::default()))
+                .await
+        });
+        let start = tinyloop::now();
+        let partial = b"GET / HTTP/1.1\r\nHost: x\r\n";
+        std::future::poll_fn(|cx| {
+            futures_io::AsyncWrite::poll_write(std::pin::Pin::new(&mut client), cx, partial)
+        })
+        .await
+        .unwrap();
+        let err = server.await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "the connection ends in a timeout: {err}");
+        let waited = util::since(start);
+        assert!(
+            waited >= Duration::from_secs(30) && waited < Duration::from_secs(31),
+            "the header timeout fired after {waited:?} of loop time"
+        );
+    });
+}
+
 #[test]
 fn hyper_timer_sleeps_on_the_loops_virtual_clock() {
     vrun(async {
