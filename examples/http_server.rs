@@ -291,8 +291,10 @@ async fn serve_connection(
         };
         respond(&request, &mut out);
         served.set(served.get() + 1);
-        // Another request already buffered? Answer it first and write both together.
-        if reader.buffer().is_empty() || !request.keep_alive {
+        // Another request already buffered? Answer it first and write both together, but
+        // not without bound: a client that pipelines for ever and never reads would grow
+        // `out` for ever, so past 64 KiB write anyway (and wait for the client to read).
+        if reader.buffer().is_empty() || !request.keep_alive || out.len() >= 64 * 1024 {
             reader.get_mut().write_all(&out).await?;
             out.clear();
         }

@@ -564,6 +564,28 @@ fn http_server_survives_hostile_clients() {
         "closed before the idle timeout"
     );
 
+    // A client that pipelines requests for ever and never reads the answers: the server must
+    // stop reading once its answers back up, not buffer them without end.
+    let mut flood = server.connect();
+    flood
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let mut sent = 0;
+    for _ in 0..2000 {
+        // Up to 56 MB of requests, about 200 MB of answers if the server kept them all.
+        match std::io::Write::write_all(&mut flood, &burst) {
+            Ok(()) => sent += burst.len(),
+            Err(_) => break, // the server stopped reading: backpressure reached us
+        }
+    }
+    let rss = server.resident_kib();
+    assert!(
+        rss < 64 * 1024,
+        "after {sent} bytes of unread pipelining the server holds {rss} KiB"
+    );
+    drop(flood);
+
     // Still serving, and not bloated by what it was sent (well over a megabyte of junk).
     assert!(server
         .exchange(ok.as_bytes())
