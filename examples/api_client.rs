@@ -5,8 +5,10 @@
 //! "Quantifying the gains".
 //!
 //! ```text
-//! cargo run --release --example api_client
-//! cargo run --release --example api_client -- --latency-ms 400 --requests 50 --error-rate 0.3
+//! cargo run --release --example api_client --features hyper
+//! cargo run --release --example api_client --features hyper -- --latency-ms 400 --error-rate 0.3
+//! OPENAI_API_KEY=sk-... cargo run --release --example api_client --features hyper -- \
+//!     --url https://api.openai.com/v1 --model gpt-4o-mini
 //! ```
 //!
 //! Flags: `--latency-ms N` the mock LLM's reply time (default 100, standing for the tutorial's
@@ -14,42 +16,53 @@
 //! duration (default 1.0), `--requests N` the size of the big batch (default 20),
 //! `--error-rate F` the share of attempts the flaky server answers with HTTP 500 (default
 //! 0.2), `--slow-rate F` the share it answers too slowly (default 0.1), `--batch N` the
-//! number of prompts sent to it (default 10).
+//! number of prompts sent to it (default 10). `--url URL` talks to a real OpenAI-compatible
+//! API instead (`https://...`, or `http://...` for a local server), with the key from
+//! `OPENAI_API_KEY` and `--model NAME` (default `gpt-4o-mini`).
 //!
-//! Everything runs in one process and one thread, on one tinyloop loop, with no network:
+//! Without `--url`, everything runs in one process and one thread, on one tinyloop loop,
+//! with no network and no key:
 //!
-//! * **A mock "chat completions" server** (part 2): a task accepting connections on
-//!   `127.0.0.1:0` and a task per connection, speaking just enough HTTP/1.1 with keep-alive.
-//!   It answers `/v1/chat/completions` (2 s for `gpt-4`, 1.5 s for `gpt-4o-mini`, in the
-//!   tutorial's seconds), `/v1/retrieve` (100 ms) and `/v1/tools/call` (500 ms). A second,
-//!   flaky instance also fails some attempts with HTTP 500 and answers some too late. Which
-//!   attempts fail is decided by a hash of the prompt and the attempt number, so every run
-//!   prints the same story.
 //! * **The client** (part 1), shaped like the tutorial's: a `Semaphore` caps requests in
 //!   flight (`async with self._semaphore`), each attempt runs under `tinyloop::timeout`
-//!   (httpx's `timeout=`), 5xx answers are retried after 1, 2 s (`2 ** attempt`), timeouts
-//!   after 1 s, at most 3 attempts, and `batch_completion` is `gather` over
-//!   `Result`s, i.e. `return_exceptions=True`. Connections are kept alive in a small pool, as
-//!   httpx does. The HTTP is hand-written, a hundred lines over `tinyloop::net::TcpStream`
-//!   and `tinyloop::io::BufReader` (asyncio's `open_connection` and `StreamReader`); the
-//!   JSON is written and picked apart by hand, enough for this exchange and no more.
+//!   (httpx's `timeout=`), 429s, 5xx answers and timeouts are retried after 1, 2 s
+//!   (`2 ** attempt`), at most 3 attempts, and `batch_completion` is `gather` over
+//!   `Result`s, i.e. `return_exceptions=True`. HTTP is hyper's, TLS is rustls's (through
+//!   `futures-rustls`), JSON is serde_json's; `tinyloop::compat` is the glue between hyper
+//!   and the loop. Connections are kept alive in a small pool, as httpx does.
+//! * **A mock "chat completions" server** (part 2): hyper's server, over TLS with a
+//!   certificate made at startup (rcgen) that the client is told to trust, so the mock
+//!   exercises the same path as a real API: name resolution, TLS, HTTP/1.1, JSON. It answers
+//!   `/v1/chat/completions` (2 s for `gpt-4`, 1.5 s for `gpt-4o-mini`, in the tutorial's
+//!   seconds), `/v1/retrieve` (100 ms) and `/v1/tools/call` (500 ms). A second, flaky
+//!   instance also fails some attempts with HTTP 500 and answers some too late. Which
+//!   attempts fail is decided by a hash of the prompt and the attempt number, so every run
+//!   prints the same story.
 //! * **The table** (part 3): 1, 5 and 20 calls made one after another and then all at once,
 //!   and an agent pipeline of retrieval, LLM, tools and summary, with measured times.
 //!
 //! What a timeout does here is worth a look: `tinyloop::timeout` drops the request future,
-//! and with it the TCP connection it was using, so an abandoned request can never leave a
-//! half-read response on a pooled connection.
+//! and with it the connection it was using, so an abandoned request can never leave a
+//! half-read response on a pooled connection. For what an HTTP client does inside, written
+//! by hand, see `examples/http_client_lesson.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tinyloop::io::BufReader;
+use bytes::Bytes;
+use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use futures_rustls::{rustls, TlsAcceptor, TlsConnector};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Request, Response, StatusCode, Uri};
+use serde_json::{json, Value};
+use tinyloop::compat::{HyperIo, HyperTimer};
 use tinyloop::net::{TcpListener, TcpStream};
 use tinyloop::{gather, Semaphore, TimeoutError};
 
@@ -71,36 +84,32 @@ fn user(content: impl Into<String>) -> Message {
     }
 }
 
-/// A successful reply, with the story of how it was obtained.
+/// What the assistant said, with the story of how it was obtained.
 #[derive(Debug)]
-struct Reply {
-    /// The JSON body.
-    body: String,
+struct Completion {
+    content: String,
     /// One entry per attempt: "200", "500", "timeout".
     attempts: Vec<String>,
 }
 
-/// What the assistant said, from a chat completion reply.
-#[derive(Debug)]
-struct Completion {
-    content: String,
-    attempts: Vec<String>,
-}
-
-/// Why a call failed, after whatever retrying made sense.
+/// Why a call failed, after whatever retrying made sense. Each says what happened.
 #[derive(Debug)]
 enum ApiError {
-    /// A 4xx answer: retrying will not help (the tutorial's `raise`).
+    /// A 4xx answer other than 429: retrying will not help (the tutorial's `raise`).
     Rejected {
         status: u16,
         message: String,
         attempts: Vec<String>,
     },
-    /// Every attempt got a 5xx or timed out.
+    /// Every attempt got a 429 or a 5xx, or timed out.
     GaveUp { attempts: Vec<String> },
-    /// The connection failed.
-    Io(io::Error),
-    /// The server's answer made no sense.
+    /// No TCP connection (name resolution or connect failed).
+    Connect { host: String, error: io::Error },
+    /// The TLS handshake failed (an untrusted certificate, a name mismatch, ...).
+    Tls { host: String, error: io::Error },
+    /// The HTTP exchange broke off (the server closed, sent garbage, ...).
+    Http(hyper::Error),
+    /// The server's answer made no sense (not JSON, a field missing, too large).
     BadReply(String),
 }
 
@@ -119,17 +128,23 @@ impl fmt::Display for ApiError {
                 attempts.len(),
                 attempts.join(", ")
             ),
-            ApiError::Io(e) => write!(f, "the connection failed: {e}"),
+            ApiError::Connect { host, error } => write!(f, "could not connect to {host}: {error}"),
+            ApiError::Tls { host, error } => {
+                write!(f, "the TLS handshake with {host} failed: {error}")
+            }
+            ApiError::Http(e) => write!(f, "the HTTP exchange failed: {e}"),
             ApiError::BadReply(why) => write!(f, "the API's reply made no sense: {why}"),
         }
     }
 }
 
+impl std::error::Error for ApiError {}
+
 impl ApiError {
     fn attempts(&self) -> &[String] {
         match self {
             ApiError::Rejected { attempts, .. } | ApiError::GaveUp { attempts } => attempts,
-            ApiError::Io(_) | ApiError::BadReply(_) => &[],
+            _ => &[],
         }
     }
 }
@@ -137,29 +152,84 @@ impl ApiError {
 /// The tutorial's retry policy: 3 attempts in all.
 const ATTEMPTS: u32 = 3;
 
+/// A reply larger than this is refused rather than buffered (a chat reply is kilobytes).
+const MAX_REPLY: usize = 8 * 1024 * 1024;
+
+/// Where the API lives: `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    tls: bool,
+    host: String,
+    port: u16,
+    /// The path the API's routes hang from, without a trailing `/`: `/v1`.
+    base_path: String,
+}
+
+impl Endpoint {
+    fn parse(url: &str) -> Result<Endpoint, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        let tls = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(format!("{url:?} should start with https:// or http://")),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("{url:?} has no host name"))?
+            .to_string();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        Ok(Endpoint {
+            tls,
+            host,
+            port,
+            base_path,
+        })
+    }
+
+    /// The `Host` header: the port only when it is not the scheme's own.
+    fn authority(&self) -> String {
+        match (self.tls, self.port) {
+            (true, 443) | (false, 80) => self.host.clone(),
+            _ => format!("{}:{}", self.host, self.port),
+        }
+    }
+}
+
 /// The tutorial's `AsyncAPIClient`.
 ///
 /// Where Python needs `async with AsyncAPIClient(...) as client:` to open and close the
 /// HTTP client, here the pool of connections closes when the client is dropped.
 struct AsyncApiClient {
-    addr: SocketAddr,
-    api_key: String,
+    endpoint: Endpoint,
+    api_key: Option<String>,
+    tls: TlsConnector,
     semaphore: Semaphore,
     timeout: Duration,
     /// One second of the tutorial's time: the unit of the backoff sleeps.
     second: Duration,
-    /// Idle keep-alive connections (httpx keeps such a pool too).
-    idle: RefCell<Vec<BufReader<TcpStream>>>,
+    /// Idle keep-alive connections (httpx keeps such a pool too). A hyper `SendRequest` is
+    /// one HTTP/1.1 connection; its I/O runs in a task of its own (see `connect`).
+    idle: RefCell<Vec<SendRequest<Full<Bytes>>>>,
     connections_opened: Cell<usize>,
     in_flight: Cell<usize>,
     max_in_flight: Cell<usize>,
 }
 
 impl AsyncApiClient {
-    fn new(addr: SocketAddr, api_key: &str, max_concurrent: usize, timeout: Duration) -> Self {
+    fn new(
+        endpoint: Endpoint,
+        api_key: Option<String>,
+        tls: TlsConnector,
+        max_concurrent: usize,
+        timeout: Duration,
+    ) -> Self {
         AsyncApiClient {
-            addr,
-            api_key: api_key.to_string(),
+            endpoint,
+            api_key,
+            tls,
             semaphore: Semaphore::new(max_concurrent),
             timeout,
             second: Duration::from_secs(1),
@@ -176,40 +246,29 @@ impl AsyncApiClient {
         self
     }
 
-    /// `chat_completion(messages, model)`: POST /v1/chat/completions.
+    /// `chat_completion(messages, model)`: POST /chat/completions.
     async fn chat_completion(
         &self,
         messages: &[Message],
         model: &str,
     ) -> Result<Completion, ApiError> {
-        let messages: Vec<String> = messages
+        let messages: Vec<Value> = messages
             .iter()
-            .map(|m| {
-                format!(
-                    r#"{{"role":"{}","content":"{}"}}"#,
-                    m.role,
-                    json_escape(&m.content)
-                )
-            })
+            .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
-        let body = format!(
-            r#"{{"model":"{}","messages":[{}]}}"#,
-            json_escape(model),
-            messages.join(",")
-        );
-        let reply = self.post_json("/v1/chat/completions", &body).await?;
-        let content = json_string_field(&reply.body, "content", Last)
-            .ok_or_else(|| ApiError::BadReply("no message content".into()))?;
-        Ok(Completion {
-            content,
-            attempts: reply.attempts,
-        })
+        let body = json!({"model": model, "messages": messages});
+        let (reply, attempts) = self.post_json("/chat/completions", &body).await?;
+        let content = reply["choices"][0]["message"]["content"]
+            .as_str()
+            .ok_or_else(|| ApiError::BadReply(format!("no choices[0].message.content in {reply}")))?
+            .to_string();
+        Ok(Completion { content, attempts })
     }
 
     /// `batch_completion(prompts, model)`: every prompt at once, one `Result` per prompt, in
     /// prompt order. `gather` over `Result`s is asyncio's `gather(..., return_exceptions=True)`:
-    /// one failure does not disturb the others. The semaphore inside `chat_completion` keeps
-    /// the number actually in flight at `max_concurrent`.
+    /// one failure does not disturb the others. The semaphore inside `post_json` keeps the
+    /// number actually in flight at `max_concurrent`.
     async fn batch_completion(
         &self,
         prompts: &[Vec<Message>],
@@ -223,106 +282,160 @@ impl AsyncApiClient {
         .await
     }
 
-    /// A vector search in one knowledge base: POST /v1/retrieve.
+    /// A vector search in one knowledge base: POST /retrieve (the mock's).
     async fn retrieve(&self, knowledge_base: &str, query: &str) -> Result<String, ApiError> {
-        let body = format!(
-            r#"{{"knowledge_base":"{}","query":"{}"}}"#,
-            json_escape(knowledge_base),
-            json_escape(query)
-        );
-        let reply = self.post_json("/v1/retrieve", &body).await?;
-        json_string_field(&reply.body, "document", First)
-            .ok_or_else(|| ApiError::BadReply("no document".into()))
+        let body = json!({"knowledge_base": knowledge_base, "query": query});
+        let (reply, _) = self.post_json("/retrieve", &body).await?;
+        reply["document"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::BadReply(format!("no document in {reply}")))
     }
 
-    /// A tool call: POST /v1/tools/call.
+    /// A tool call: POST /tools/call (the mock's).
     async fn call_tool(&self, tool: &str, arguments: &str) -> Result<String, ApiError> {
-        let body = format!(
-            r#"{{"tool":"{}","arguments":"{}"}}"#,
-            json_escape(tool),
-            json_escape(arguments)
-        );
-        let reply = self.post_json("/v1/tools/call", &body).await?;
-        json_string_field(&reply.body, "result", First)
-            .ok_or_else(|| ApiError::BadReply("no tool result".into()))
+        let body = json!({"tool": tool, "arguments": arguments});
+        let (reply, _) = self.post_json("/tools/call", &body).await?;
+        reply["result"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::BadReply(format!("no tool result in {reply}")))
     }
 
     /// The heart of the tutorial's `chat_completion`: concurrency limit, timeout, retries.
-    async fn post_json(&self, path: &str, body: &str) -> Result<Reply, ApiError> {
+    async fn post_json(&self, path: &str, body: &Value) -> Result<(Value, Vec<String>), ApiError> {
         // `async with self._semaphore:`. Held across the retries and their backoff sleeps,
         // as in the tutorial, so a struggling server is not hit by more than the limit.
         let _permit = self.semaphore.acquire().await;
+        let body = Bytes::from(body.to_string());
         let mut attempts = Vec::new();
         for attempt in 0..ATTEMPTS {
             let last = attempt + 1 == ATTEMPTS;
+            // Exponential backoff: 1, 2, 4 ... seconds (the tutorial's `2 ** attempt`).
+            let mut backoff = self.second * 2u32.pow(attempt);
             let _counted = InFlight::enter(self);
-            match tinyloop::timeout(self.timeout, self.send(path, body)).await {
-                Ok(Ok(response)) if response.status < 300 => {
-                    attempts.push(response.status.to_string());
-                    return Ok(Reply {
-                        body: response.body,
-                        attempts,
-                    });
+            match tinyloop::timeout(self.timeout, self.send(path, body.clone())).await {
+                Ok(Ok((status, _, reply))) if status.is_success() => {
+                    attempts.push(status.as_u16().to_string());
+                    let json = serde_json::from_slice(&reply).map_err(|e| {
+                        ApiError::BadReply(format!(
+                            "HTTP {status} with a body that is not JSON: {e}"
+                        ))
+                    })?;
+                    return Ok((json, attempts));
                 }
-                Ok(Ok(response)) if response.status >= 500 => {
-                    // Server error: back off exponentially (1 s, 2 s, ...) and try again. The
-                    // tutorial also sleeps after the last attempt; that wait helps nobody.
-                    attempts.push(response.status.to_string());
-                    if !last {
-                        tinyloop::sleep(self.second * 2u32.pow(attempt)).await;
+                Ok(Ok((status, headers, _)))
+                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+                {
+                    // Rate-limited or a server error: wait and try again. A 429 may say how
+                    // long to wait (`Retry-After: <seconds>`); never wait less than that.
+                    attempts.push(status.as_u16().to_string());
+                    if let Some(secs) = headers
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    {
+                        backoff = backoff.max(Duration::from_secs(secs.min(60)));
                     }
                 }
-                Ok(Ok(response)) => {
-                    attempts.push(response.status.to_string());
-                    let message = json_string_field(&response.body, "message", First)
-                        .unwrap_or(response.body);
+                Ok(Ok((status, _, reply))) => {
+                    attempts.push(status.as_u16().to_string());
+                    // OpenAI's error shape: {"error": {"message": "..."}}.
+                    let message = serde_json::from_slice::<Value>(&reply)
+                        .ok()
+                        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| String::from_utf8_lossy(&reply).into_owned());
                     return Err(ApiError::Rejected {
-                        status: response.status,
+                        status: status.as_u16(),
                         message,
                         attempts,
                     });
                 }
-                Ok(Err(e)) => return Err(ApiError::Io(e)),
+                Ok(Err(e)) => return Err(e),
                 Err(TimeoutError) => {
                     // The request future, and its connection, were dropped by `timeout`.
                     attempts.push("timeout".to_string());
-                    if !last {
-                        tinyloop::sleep(self.second).await;
-                    }
                 }
+            }
+            // The tutorial also sleeps after the last attempt; that wait helps nobody.
+            if !last {
+                tinyloop::sleep(backoff).await;
             }
         }
         Err(ApiError::GaveUp { attempts })
     }
 
     /// One HTTP exchange on a pooled (or new) keep-alive connection.
-    async fn send(&self, path: &str, body: &str) -> io::Result<HttpMessage> {
+    async fn send(
+        &self,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(StatusCode, header::HeaderMap, Bytes), ApiError> {
         let pooled = self.idle.borrow_mut().pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => {
-                let stream = TcpStream::connect(self.addr).await?;
-                stream.set_nodelay(true)?;
-                self.connections_opened
-                    .set(self.connections_opened.get() + 1);
-                BufReader::new(stream)
-            }
+        let mut sender = match pooled {
+            // A pooled connection the server has closed meanwhile: open a fresh one instead.
+            Some(mut sender) => match sender.ready().await {
+                Ok(()) => sender,
+                Err(_) => self.connect().await?,
+            },
+            None => self.connect().await?,
         };
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            self.api_key,
-            body.len()
-        );
-        conn.get_mut().write_all(request.as_bytes()).await?;
-        let response = read_message(&mut conn)
-            .await?
-            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
-        if !response.close {
-            self.idle.borrow_mut().push(conn); // whole response read: safe to reuse
+        sender.ready().await.map_err(ApiError::Http)?;
+        let mut request = Request::post(format!("{}{path}", self.endpoint.base_path))
+            .header(header::HOST, self.endpoint.authority())
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(key) = &self.api_key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
         }
-        Ok(response)
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| ApiError::BadReply(format!("could not build the request: {e}")))?;
+        let response = sender.send_request(request).await.map_err(ApiError::Http)?;
+        let (head, body) = response.into_parts();
+        // `Limited`: a server that sends gigabytes gets an error, not our memory.
+        let body = Limited::new(body, MAX_REPLY)
+            .collect()
+            .await
+            .map_err(|e| ApiError::BadReply(format!("reading the reply failed: {e}")))?
+            .to_bytes();
+        self.idle.borrow_mut().push(sender); // whole response read: safe to reuse
+        Ok((head.status, head.headers, body))
+    }
+
+    /// Opens a connection: resolve and connect (TCP), TLS handshake (SNI = the host name),
+    /// HTTP/1.1 handshake. hyper hands back the sending half and a future that does the
+    /// connection's I/O; that future runs as a task, and ends when the sender is dropped.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ApiError> {
+        let Endpoint { host, port, .. } = &self.endpoint;
+        let connect_error = |error| ApiError::Connect {
+            host: format!("{host}:{port}"),
+            error,
+        };
+        let tcp = TcpStream::connect((host.as_str(), *port))
+            .await
+            .map_err(connect_error)?;
+        tcp.set_nodelay(true).map_err(connect_error)?;
+        self.connections_opened
+            .set(self.connections_opened.get() + 1);
+        let handshake = |error: hyper::Error| ApiError::Http(error);
+        if !self.endpoint.tls {
+            let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp))
+                .await
+                .map_err(handshake)?;
+            drop(tinyloop::spawn(conn));
+            return Ok(sender);
+        }
+        let tls_error = |error| ApiError::Tls {
+            host: host.clone(),
+            error,
+        };
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let tls = self.tls.connect(name, tcp).await.map_err(tls_error)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tls))
+            .await
+            .map_err(handshake)?;
+        drop(tinyloop::spawn(conn));
+        Ok(sender)
     }
 }
 
@@ -345,8 +458,32 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The ring crypto provider: pure Rust and C, no cmake (aws-lc-rs, rustls' default, needs it).
+fn crypto() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A TLS client that trusts `root` only (the mock's certificate), or, given `None`, the
+/// public web's roots (Mozilla's list, compiled in by `webpki-roots`).
+fn tls_connector(root: Option<CertificateDer<'static>>) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    match root {
+        Some(cert) => roots
+            .add(cert)
+            .expect("a certificate rcgen just made parses"),
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(crypto())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsConnector::from(Arc::new(config))
+}
+
 // =============================================================================================
-// Part 2: the mock server, and the little HTTP and JSON both sides need
+// Part 2: the mock server
 // =============================================================================================
 
 /// How the mock server behaves. Durations are in the tutorial's seconds times `second`.
@@ -363,21 +500,56 @@ struct MockConfig {
 /// How long a slow reply takes, in tutorial seconds (longer than the client's timeout).
 const SLOW_REPLY: f64 = 10.0;
 
-/// Starts the server on a free port of 127.0.0.1 and returns its address. The server is a
+/// The mock's TLS identity: a certificate for `localhost`, made at startup.
+struct MockTls {
+    acceptor: TlsAcceptor,
+    certificate: CertificateDer<'static>,
+}
+
+fn mock_tls() -> MockTls {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("rcgen makes a certificate");
+    let certificate = made.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.key_pair.serialize_der()));
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .with_no_client_auth()
+        .with_single_cert(vec![certificate.clone()], key)
+        .expect("the key matches the certificate");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    MockTls {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        certificate,
+    }
+}
+
+/// Starts the server on a free port of 127.0.0.1 and returns its URL. The server is a
 /// task; it stops when the loop does.
-fn start_mock_server(config: MockConfig) -> io::Result<SocketAddr> {
+fn start_mock_server(config: MockConfig, acceptor: TlsAcceptor) -> io::Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
+    let url = format!("https://localhost:{}/v1", listener.local_addr()?.port());
     // How many times each prompt has been seen, so a retry can get a different answer.
     let seen: Rc<RefCell<HashMap<String, u32>>> = Rc::default();
     drop(tinyloop::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _peer)) => {
-                    let seen = Rc::clone(&seen);
+                    let (seen, acceptor) = (Rc::clone(&seen), acceptor.clone());
                     // Errors only mean the client went away (e.g. after its timeout).
                     drop(tinyloop::spawn(async move {
-                        let _ = serve_connection(stream, config, seen).await;
+                        let _ = stream.set_nodelay(true);
+                        let Ok(tls) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let service = hyper::service::service_fn(move |request| {
+                            handle(request, config, Rc::clone(&seen))
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .timer(HyperTimer::new())
+                            .header_read_timeout(Duration::from_secs(30))
+                            .serve_connection(HyperIo::new(tls), service)
+                            .await;
                     }));
                 }
                 Err(e) => {
@@ -387,46 +559,42 @@ fn start_mock_server(config: MockConfig) -> io::Result<SocketAddr> {
             }
         }
     }));
-    Ok(addr)
+    Ok(url)
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// One request to the mock: read the JSON, decide, wait, answer.
+async fn handle(
+    request: Request<hyper::body::Incoming>,
     config: MockConfig,
     seen: Rc<RefCell<HashMap<String, u32>>>,
-) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut conn = BufReader::new(stream);
-    while let Some(request) = read_message(&mut conn).await? {
-        let (status, body) = answer(&request, config, &seen).await;
-        let reason = match status {
-            200 => "OK",
-            400 => "Bad Request",
-            404 => "Not Found",
-            _ => "Internal Server Error",
-        };
-        let response = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        conn.get_mut().write_all(response.as_bytes()).await?;
-    }
-    Ok(())
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let path = request.uri().path().to_string();
+    let body = request.into_body().collect().await?.to_bytes();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (status, reply) = answer(&path, &body, config, &seen).await;
+    Ok(Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(reply.to_string())))
+        .expect("a valid response"))
 }
 
 /// Decides, waits, answers: `(status, JSON body)`.
 async fn answer(
-    request: &HttpMessage,
+    path: &str,
+    body: &Value,
     config: MockConfig,
     seen: &RefCell<HashMap<String, u32>>,
-) -> (u16, String) {
-    let path = request.first_line.split(' ').nth(1).unwrap_or("");
-    let body = &request.body;
+) -> (u16, Value) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let (work, key, reply) = match path {
         "/v1/chat/completions" => {
-            let model = json_string_field(body, "model", First).unwrap_or_default();
-            let prompt = json_string_field(body, "content", Last).unwrap_or_default();
+            let model = text(&body["model"]);
+            let prompt = body["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .map(|m| text(&m["content"]))
+                .unwrap_or_default();
             let work = match model.as_str() {
                 "gpt-4" => 2.0,
                 "gpt-4o-mini" => 1.5,
@@ -435,28 +603,25 @@ async fn answer(
             if prompt.trim().is_empty() {
                 return error(400, "the last message must not be empty");
             }
-            let reply = format!(
-                r#"{{"object":"chat.completion","model":"{}","choices":[{{"index":0,"message":{{"role":"assistant","content":"{}"}},"finish_reason":"stop"}}]}}"#,
-                json_escape(&model),
-                json_escape(&format!("Answer to: {prompt}"))
-            );
+            let reply = json!({
+                "object": "chat.completion",
+                "model": model,
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": format!("Answer to: {prompt}")},
+                    "finish_reason": "stop"
+                }]
+            });
             (work, prompt, reply)
         }
         "/v1/retrieve" => {
-            let kb = json_string_field(body, "knowledge_base", First).unwrap_or_default();
-            let query = json_string_field(body, "query", First).unwrap_or_default();
-            let reply = format!(
-                r#"{{"document":"{}"}}"#,
-                json_escape(&format!("{kb}: notes on {query}"))
-            );
+            let (kb, query) = (text(&body["knowledge_base"]), text(&body["query"]));
+            let reply = json!({"document": format!("{kb}: notes on {query}")});
             (0.1, format!("{kb}/{query}"), reply)
         }
         "/v1/tools/call" => {
-            let tool = json_string_field(body, "tool", First).unwrap_or_default();
-            let reply = format!(
-                r#"{{"result":"{}"}}"#,
-                json_escape(&format!("{tool}: done"))
-            );
+            let tool = text(&body["tool"]);
+            let reply = json!({"result": format!("{tool}: done")});
             (0.5, tool, reply)
         }
         _ => return error(404, &format!("no route for {path}")),
@@ -483,11 +648,8 @@ async fn answer(
     (200, reply)
 }
 
-fn error(status: u16, message: &str) -> (u16, String) {
-    (
-        status,
-        format!(r#"{{"error":{{"message":"{}"}}}}"#, json_escape(message)),
-    )
+fn error(status: u16, message: &str) -> (u16, Value) {
+    (status, json!({"error": {"message": message}}))
 }
 
 /// A hash of `s` mapped to [0, 1), good enough to pick which attempts fail: FNV-1a over the
@@ -502,114 +664,6 @@ fn unit_hash(s: &str) -> f64 {
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^= h >> 31;
     (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// An HTTP/1.1 request or response: the first line, the body, and whether to close after.
-#[derive(Debug)]
-struct HttpMessage {
-    first_line: String,
-    /// For responses: the status code from the first line.
-    status: u16,
-    body: String,
-    close: bool,
-}
-
-/// Reads one request or response (head, then a `Content-Length` body) from `conn`.
-/// `Ok(None)`: the peer closed the connection cleanly before a new message began.
-async fn read_message(conn: &mut BufReader<TcpStream>) -> io::Result<Option<HttpMessage>> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
-    let mut first_line = String::new();
-    if conn.read_line(&mut first_line).await? == 0 {
-        return Ok(None);
-    }
-    let first_line = first_line.trim_end().to_string();
-    let mut content_length = 0;
-    let mut close = false;
-    loop {
-        let mut line = String::new();
-        if conn.read_line(&mut line).await? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break; // a blank line ends the head
-        }
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| bad("malformed header"))?;
-        if name.eq_ignore_ascii_case("content-length") {
-            content_length = value
-                .trim()
-                .parse()
-                .map_err(|_| bad("bad Content-Length"))?;
-        } else if name.eq_ignore_ascii_case("connection") {
-            close = value.trim().eq_ignore_ascii_case("close");
-        }
-    }
-    let mut body = vec![0; content_length];
-    conn.read_exact(&mut body).await?;
-    // "HTTP/1.1 200 OK" -> 200; a request line ("POST /path HTTP/1.1") has no status.
-    let status = first_line
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    Ok(Some(HttpMessage {
-        first_line,
-        status,
-        body: String::from_utf8(body).map_err(|_| bad("body is not UTF-8"))?,
-        close,
-    }))
-}
-
-fn json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Which occurrence of a field to take: `messages` holds several `content`s, the last counts.
-#[derive(Clone, Copy)]
-enum Occurrence {
-    First,
-    Last,
-}
-use Occurrence::{First, Last};
-
-/// The string value of `"field": "..."` in `json`. Not a JSON parser: enough for the flat,
-/// well-formed messages the two sides of this example send each other.
-fn json_string_field(json: &str, field: &str, which: Occurrence) -> Option<String> {
-    let pattern = format!("\"{field}\":");
-    let at = match which {
-        First => json.find(&pattern)?,
-        Last => json.rfind(&pattern)?,
-    };
-    let rest = json[at + pattern.len()..].trim_start().strip_prefix('"')?;
-    let mut out = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-                }
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 // =============================================================================================
@@ -702,10 +756,30 @@ struct Row {
     tutorial: &'static str,
 }
 
-async fn speed_up_table(addr: SocketAddr, second: Duration, requests: usize) -> Vec<Row> {
+/// A client of the mock at `url`, trusting the mock's certificate.
+fn mock_client(url: &str, tls: &TlsConnector, limit: usize, timeout: Duration) -> AsyncApiClient {
+    let endpoint = Endpoint::parse(url).expect("the mock's URL parses");
+    let key = Some("sk-local-mock".to_string());
+    AsyncApiClient::new(endpoint, key, tls.clone(), limit, timeout)
+}
+
+async fn speed_up_table(
+    url: &str,
+    tls: &TlsConnector,
+    second: Duration,
+    requests: usize,
+) -> Vec<Row> {
     // No limit that would matter here: the table compares one-by-one with all-at-once.
-    let client = AsyncApiClient::new(addr, "sk-local-mock", requests.max(5), second * 30)
-        .with_backoff_unit(second);
+    let client = mock_client(url, tls, requests.max(5), second * 30).with_backoff_unit(second);
+    // Open the connections the widest row needs first, so the table measures requests, not
+    // TLS handshakes (a long-lived agent pays those once; httpx's pool works the same way).
+    let warm_up = client
+        .batch_completion(&vec![question(0); requests.max(5)], "gpt-4")
+        .await;
+    assert!(
+        warm_up.iter().all(Result::is_ok),
+        "the clean server never fails"
+    );
     let mut rows = Vec::new();
     for (n, tutorial) in [
         (1, "2.0 s / 2.0 s / 1x"),
@@ -732,9 +806,9 @@ async fn speed_up_table(addr: SocketAddr, second: Duration, requests: usize) -> 
         tutorial: "5.0 s / 2.3 s / ~2x",
     });
     println!(
-        "  (client: {} connections opened for {} requests, thanks to keep-alive)",
+        "  (client: {} TLS connections opened for {} requests, thanks to keep-alive)",
         client.connections_opened.get(),
-        2 * (1 + 5 + requests) + 16
+        requests.max(5) + 2 * (1 + 5 + requests) + 16
     );
     rows
 }
@@ -762,11 +836,9 @@ fn print_table(rows: &[Row]) {
 
 /// The tutorial's usage example against a server that misbehaves: one request, then a batch
 /// through `batch_completion` with at most 5 in flight.
-async fn flaky_batch(addr: SocketAddr, second: Duration, batch: usize) {
-    // The timeout is 6 of the tutorial's seconds rather than 30, so slow replies (10 s) trip
-    // it, while a normal reply (2 s) has 4 s to spare even on a busy machine.
-    let client =
-        AsyncApiClient::new(addr, "sk-local-mock", 5, second * 6).with_backoff_unit(second);
+async fn flaky_batch(url: &str, tls: &TlsConnector, second: Duration, batch: usize) {
+    // The timeout is 3 of the tutorial's seconds rather than 30, so slow replies trip it.
+    let client = mock_client(url, tls, 5, second * 3).with_backoff_unit(second);
 
     match client.chat_completion(&[user("Hello")], "gpt-4").await {
         Ok(reply) => println!("  single request: {:?}", reply.content),
@@ -817,6 +889,8 @@ struct Flags {
     batch: usize,
     error_rate: f64,
     slow_rate: f64,
+    url: Option<String>,
+    model: String,
 }
 
 fn flags() -> Flags {
@@ -838,7 +912,7 @@ fn flags() -> Flags {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!(
             "usage: api_client [--latency-ms N] [--scale F] [--requests N] [--batch N] \
-             [--error-rate F] [--slow-rate F]\n\
+             [--error-rate F] [--slow-rate F] [--url URL --model NAME]\n\
              defaults: --latency-ms 100 --scale 1.0 --requests 20 --batch 10 \
              --error-rate 0.2 --slow-rate 0.1"
         );
@@ -851,6 +925,8 @@ fn flags() -> Flags {
         "--batch",
         "--error-rate",
         "--slow-rate",
+        "--url",
+        "--model",
     ];
     for (i, a) in args.iter().enumerate() {
         let is_value = i > 0 && known.contains(&args[i - 1].as_str());
@@ -865,29 +941,87 @@ fn flags() -> Flags {
         batch: number("--batch", 10.0) as usize,
         error_rate: number("--error-rate", 0.2),
         slow_rate: number("--slow-rate", 0.1),
+        url: value("--url").map(str::to_string),
+        model: value("--model").unwrap_or("gpt-4o-mini").to_string(),
     }
+}
+
+/// `--url`: the same client against a real OpenAI-compatible API. This is all it takes:
+/// an endpoint, a key, and the public roots for TLS.
+fn real_endpoint(url: &str, model: &str, batch: usize) {
+    let endpoint = Endpoint::parse(url).unwrap_or_else(|e| panic!("--url: {e}"));
+    let api_key = std::env::var("OPENAI_API_KEY").ok();
+    if api_key.is_none() {
+        eprintln!("OPENAI_API_KEY is not set: sending no Authorization header");
+    }
+    let questions = [
+        "In one sentence: what is an event loop?",
+        "In one sentence: why do LLM clients retry on HTTP 429?",
+        "In one sentence: what does a semaphore limit?",
+    ];
+    let prompts: Vec<Vec<Message>> = (0..batch.max(1))
+        .map(|i| vec![user(questions[i % questions.len()])])
+        .collect();
+    tinyloop::run(async move {
+        println!(
+            "tinyloop api_client: {} prompts to {url} ({model}), at most 3 in flight",
+            prompts.len()
+        );
+        let client = AsyncApiClient::new(
+            endpoint,
+            api_key,
+            tls_connector(None),
+            3,
+            Duration::from_secs(60),
+        );
+        let start = Instant::now();
+        for (messages, result) in prompts
+            .iter()
+            .zip(client.batch_completion(&prompts, model).await)
+        {
+            match result {
+                Ok(c) => println!(
+                    "  {:?} [{}]\n    {}",
+                    messages[0].content,
+                    c.attempts.join(", "),
+                    c.content
+                ),
+                Err(e) => println!("  {:?} failed: {e}", messages[0].content),
+            }
+        }
+        println!("finished in {:.3} s", start.elapsed().as_secs_f64());
+    });
 }
 
 fn main() {
     let flags = flags();
+    if let Some(url) = &flags.url {
+        return real_endpoint(url, &flags.model, flags.batch.min(10));
+    }
     // The LLM call is 2 s in the tutorial and `latency_ms` here: that fixes one tutorial second.
     let second = Duration::from_secs_f64(flags.latency_ms / 2.0 / 1000.0 * flags.scale);
     let started = Instant::now();
     tinyloop::run(async move {
-        let clean = start_mock_server(MockConfig {
+        let MockTls {
+            acceptor,
+            certificate,
+        } = mock_tls();
+        let tls = tls_connector(Some(certificate));
+        let clean_config = MockConfig {
             second,
             error_rate: 0.0,
             slow_rate: 0.0,
-        })
-        .expect("binding 127.0.0.1:0 works");
-        let flaky = start_mock_server(MockConfig {
+        };
+        let clean =
+            start_mock_server(clean_config, acceptor.clone()).expect("binding 127.0.0.1:0 works");
+        let flaky_config = MockConfig {
             second,
             error_rate: flags.error_rate,
             slow_rate: flags.slow_rate,
-        })
-        .expect("binding 127.0.0.1:0 works");
+        };
+        let flaky = start_mock_server(flaky_config, acceptor).expect("binding 127.0.0.1:0 works");
 
-        println!("tinyloop api_client: the tutorial's AsyncAPIClient against a local mock LLM API");
+        println!("tinyloop api_client: the tutorial's AsyncAPIClient against a local mock LLM API, over TLS");
         println!(
             "mock servers on {clean} (clean) and {flaky} (flaky); an LLM call takes {:.0} ms here \
              where the tutorial says 2 s, so 1 tutorial second = {:.1} ms",
@@ -896,7 +1030,7 @@ fn main() {
         );
         println!();
         println!("== section 1.2, measured: one by one vs all at once (clean server)");
-        let rows = speed_up_table(clean, second, flags.requests).await;
+        let rows = speed_up_table(&clean, &tls, second, flags.requests).await;
         println!();
         print_table(&rows);
         println!();
@@ -909,8 +1043,8 @@ fn main() {
             flags.error_rate * 100.0,
             flags.slow_rate * 100.0
         );
-        println!("  retries: 3 attempts; after a 500 wait 1, 2 s; after a timeout wait 1 s (tutorial seconds)");
-        flaky_batch(flaky, second, flags.batch).await;
+        println!("  retries: 3 attempts; after a 429, a 5xx or a timeout wait 1, then 2 s (tutorial seconds)");
+        flaky_batch(&flaky, &tls, second, flags.batch).await;
     });
     println!();
     println!("finished in {:.3} s", started.elapsed().as_secs_f64());

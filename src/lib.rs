@@ -130,6 +130,8 @@
 )]
 
 mod base_events;
+#[cfg(feature = "hyper")]
+pub mod compat;
 pub mod debug;
 pub mod io;
 pub mod net;

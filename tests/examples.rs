@@ -23,6 +23,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// `target/<profile>/examples`, next to this test binary's `target/<profile>/deps`.
 fn examples_dir() -> PathBuf {
@@ -46,6 +47,11 @@ fn build_examples() {
         cargo
             .args(["build", "--examples", "--quiet"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The showcase needs `tinyloop::compat` (`required-features = ["hyper"]`): built and
+        // run when this test runs with the feature (CI: `cargo test --all-features`).
+        if cfg!(feature = "hyper") {
+            cargo.args(["--features", "hyper"]);
+        }
         // The dev profile builds into target/debug; every other profile into its own name.
         if profile_dir != "debug" {
             cargo.args(["--profile", &profile_dir]);
@@ -343,6 +349,7 @@ fn mini_loop_runs_three_tasks_in_the_time_of_one() {
 }
 
 /// The `| scenario | sequential | concurrent | speed-up |` row for `scenario`, as numbers.
+#[cfg(feature = "hyper")]
 fn table_row(out: &str, scenario: &str) -> (f64, f64) {
     let row = out
         .lines()
@@ -352,6 +359,7 @@ fn table_row(out: &str, scenario: &str) -> (f64, f64) {
     (number_after(cells[2], ""), number_after(cells[3], ""))
 }
 
+#[cfg(feature = "hyper")]
 #[test]
 fn api_client_speed_ups_are_real() {
     let args = ["--latency-ms", "100", "--requests", "10"];
@@ -377,12 +385,29 @@ fn api_client_speed_ups_are_real() {
     assert!(out.contains("ok     [timeout, 200]"), "{out}");
     assert!(out.contains("failed [500, 500, 500]"), "{out}");
     assert!(out.contains("failed [400]"), "{out}");
+    assert!(out.contains("over TLS"), "{out}");
     let batch = line(&out, "batch:");
     assert!(batch.starts_with("batch: 9 of 11 ok, 2 failed"), "{out}");
     assert!(
         batch.ends_with("at most 5 requests were in flight (limit 5)"),
         "{out}"
     );
+}
+
+#[test]
+fn http_client_lesson_reads_chunked_http10_emoji_and_refuses_absurd_lengths() {
+    let out = run_example("http_client_lesson", &[]);
+    assert!(
+        line(&out, "case 1:").contains("next reply on the same connection is intact"),
+        "{out}"
+    );
+    assert!(line(&out, "case 2:").contains("status 500"), "{out}");
+    assert!(line(&out, "case 3:").contains("\u{1F600}"), "{out}");
+    assert!(
+        line(&out, "case 4:").contains("1000000000000 bytes, over"),
+        "{out}"
+    );
+    assert!(line(&out, "self-test passed").contains("4 cases"), "{out}");
 }
 
 #[test]
@@ -400,6 +425,227 @@ fn http_server_answers_keep_alive_and_pipelined_requests() {
     assert!(
         line(&out, "self-test passed").contains("pipelined"),
         "{out}"
+    );
+}
+
+/// `examples/http_server` running in its own process with short timeouts; killed on drop.
+struct HttpServer {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl HttpServer {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+
+    fn start() -> HttpServer {
+        use std::io::BufRead;
+        build_examples();
+        let ms = Self::TIMEOUT.as_millis().to_string();
+        let mut child = Command::new(examples_dir().join("http_server"))
+            .args(["--addr", "127.0.0.1:0", "--header-timeout-ms", &ms])
+            .args(["--idle-timeout-ms", &ms])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("http_server starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .trim()
+            .strip_prefix("HTTP server listening on http://")
+            .and_then(|a| a.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        HttpServer { child, addr }
+    }
+
+    fn connect(&self) -> std::net::TcpStream {
+        let s = std::net::TcpStream::connect(self.addr).unwrap();
+        // Only so that a broken server fails the test instead of hanging it.
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s
+    }
+
+    /// Sends `bytes` (the server may hang up before taking them all), half-closes, and
+    /// returns everything the server answered up to its close.
+    fn exchange(&self, bytes: &[u8]) -> String {
+        use std::io::Write;
+        let mut s = self.connect();
+        let _ = s.write_all(bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        read_until_closed(&mut s)
+    }
+
+    fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        number_after(line(&status, "VmRSS:"), "VmRSS:") as u64
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads until the peer closes (or resets) the connection.
+fn read_until_closed(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                panic!("the server kept the connection open for 30 s")
+            }
+            Err(_) => break, // reset: whatever arrived before it counts
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn http_server_survives_hostile_clients() {
+    let server = HttpServer::start();
+    let ok = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert!(server
+        .exchange(ok.as_bytes())
+        .starts_with("HTTP/1.1 200 OK"));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "absurd Content-Length",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nabc".to_vec(),
+            "HTTP/1.1 413 ",
+        ),
+        (
+            "endless request line",
+            [b"GET /".as_slice(), &[b'a'; 200_000]].concat(),
+            "HTTP/1.1 414 ",
+        ),
+        (
+            "endless header line",
+            [b"GET / HTTP/1.1\r\nX-Long: ".as_slice(), &[b'b'; 200_000]].concat(),
+            "HTTP/1.1 431 ",
+        ),
+        (
+            "too many headers",
+            format!("GET / HTTP/1.1\r\n{}\r\n", "X-H: v\r\n".repeat(1000)).into_bytes(),
+            "HTTP/1.1 431 ",
+        ),
+        (
+            "garbage (a TLS hello)",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xff\xfe\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 ",
+        ),
+        (
+            "a signed Content-Length",
+            b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello".to_vec(),
+            "HTTP/1.1 400 ",
+        ),
+        (
+            "two different Content-Lengths",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!".to_vec(),
+            "HTTP/1.1 400 ",
+        ),
+        (
+            "a chunked body",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                .to_vec(),
+            "HTTP/1.1 411 ",
+        ),
+        (
+            "an unknown transfer coding",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec(),
+            "HTTP/1.1 501 ",
+        ),
+        (
+            "a request line that never ends (EOF)",
+            b"GET / HTTP/1.1\r\nHost:".to_vec(),
+            "",
+        ),
+    ];
+    for (what, bytes, expect) in &cases {
+        let got = server.exchange(bytes);
+        assert!(
+            got.starts_with(expect),
+            "{what}: expected {expect:?}, got {got:?}"
+        );
+        if expect.is_empty() {
+            assert_eq!(got, "", "{what}: closed without an answer");
+        }
+    }
+
+    // Slowloris: the head trickles in one byte every 20 ms and would never end.
+    let mut slow = server.connect();
+    let mut writer = slow.try_clone().unwrap();
+    let start = std::time::Instant::now();
+    let trickle = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = writer.write_all(b"GET / HTTP/1.1\r\n");
+        for _ in 0..1500 {
+            // 30 s at most; stops as soon as the server has hung up.
+            if writer.write_all(b"X").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let answer = read_until_closed(&mut slow);
+    let took = start.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "slowloris: {answer:?}");
+    assert!(
+        took >= HttpServer::TIMEOUT,
+        "closed after {took:?}, before the deadline"
+    );
+    trickle.join().unwrap();
+
+    // Idle keep-alive: one request, then silence; the server hangs up after the idle timeout.
+    let mut idle = server.connect();
+    std::io::Write::write_all(&mut idle, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let start = std::time::Instant::now();
+    let answer = read_until_closed(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
+    assert!(
+        start.elapsed() >= HttpServer::TIMEOUT,
+        "closed before the idle timeout"
+    );
+
+    // A client that pipelines requests for ever and never reads the answers: the server must
+    // stop reading once its answers back up, not buffer them without end.
+    let mut flood = server.connect();
+    flood
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let mut sent = 0;
+    for _ in 0..2000 {
+        // Up to 56 MB of requests, about 200 MB of answers if the server kept them all.
+        match std::io::Write::write_all(&mut flood, &burst) {
+            Ok(()) => sent += burst.len(),
+            Err(_) => break, // the server stopped reading: backpressure reached us
+        }
+    }
+    let rss = server.resident_kib();
+    assert!(
+        rss < 64 * 1024,
+        "after {sent} bytes of unread pipelining the server holds {rss} KiB"
+    );
+    drop(flood);
+
+    // Still serving, and not bloated by what it was sent (well over a megabyte of junk).
+    assert!(server
+        .exchange(ok.as_bytes())
+        .starts_with("HTTP/1.1 200 OK"));
+    let rss = server.resident_kib();
+    assert!(
+        rss < 64 * 1024,
+        "the server holds {rss} KiB after the attacks"
     );
 }
 
