@@ -122,6 +122,7 @@
 //! * `sim.rs` and `runtime/schedule.rs`: deterministic simulation, a seeded order among ready
 //!   things, many seeds explored and the failing one replayed.
 
+#![forbid(unsafe_code)]
 #![deny(
     missing_docs,
     missing_debug_implementations,
