@@ -1099,3 +1099,19 @@ proptest! {
         check_nothing_lost::<PriorityQueue<Item>>(maxsize, &ops)?;
     }
 }
+
+#[test]
+fn getter_task_cancelled_after_an_item_was_handed_to_it_and_another_put_keeps_both() {
+    run_virtual(async {
+        let queue = Queue::unbounded();
+        let q = queue.clone();
+        let a = spawn(async move { q.get().await.unwrap() });
+        yield_now().await;
+        queue.put(1).await.unwrap(); // handed to a...
+        queue.put(2).await.unwrap(); // ...another put follows...
+        a.cancel(); // ...and a is cancelled before it runs
+        assert!(a.await.unwrap_err().is_cancelled());
+        assert_eq!(queue.get().await, Ok(1), "1 went back to the front");
+        assert_eq!(queue.get().await, Ok(2));
+    });
+}

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ use super::reactor::{Reactor, WAKE_TOKEN};
 use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::trace::{By, Outcome, MAIN};
-use super::waker::{Remote, Shared, TaskWaker};
+use super::waker::{Remote, Shared, TaskWaker, WakeRef};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
 
@@ -71,7 +71,7 @@ const CALLBACK_KEY: u64 = u64::MAX - 1;
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
     /// Wake a task (a `Sleep`); `None` until the first poll hands in a waker.
-    Wake(Option<Waker>),
+    Wake(Option<WakeRef>),
     /// Queue a callback (`call_later`, `call_at`).
     Callback(Rc<Callback>),
 }
@@ -107,6 +107,14 @@ pub(crate) struct Core {
     pub(super) remote: Receiver<Remote>,
     /// The task being polled right now.
     current: Cell<Option<u64>>,
+    /// The waker of the task or main future being polled right now, moved out of its slot
+    /// for the poll (`WakeRef::of` compares against it).
+    pub(super) current_waker: RefCell<Option<Arc<TaskWaker>>>,
+    /// The main future's waker while `block_on` runs (out of here while it is polled).
+    pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
+    /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
+    /// one waits the loop does not call it a deadlock (`runtime/deadlock.rs`).
+    pub(crate) far_timers: Cell<usize>,
     pub(super) main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
@@ -115,6 +123,7 @@ pub(crate) struct Core {
     closing: Cell<bool>,
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
+    timer_buf: RefCell<Vec<WakeRef>>,
     /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe.rs`).
     pub(crate) observe: Observe,
     /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
@@ -157,6 +166,9 @@ impl Core {
             shared,
             remote: rx,
             current: Cell::new(None),
+            current_waker: RefCell::new(None),
+            main_waker: RefCell::new(None),
+            far_timers: Cell::new(0),
             main_scheduled: Cell::new(false),
             next_number: Cell::new(1),
             turns_since_io: Cell::new(0),
@@ -166,6 +178,7 @@ impl Core {
             signals: SignalState::default(),
             config,
             wake_buf: RefCell::new(Vec::new()),
+            timer_buf: RefCell::new(Vec::new()),
         }))
     }
 
@@ -237,11 +250,11 @@ impl Core {
         let key = self.tasks.borrow_mut().insert(|key| SlotInit {
             state: State::Scheduled,
             body: Body::Future(future),
-            waker: Some(Waker::from(Arc::new(TaskWaker {
+            waker: Some(Arc::new(TaskWaker {
                 key,
                 shared: Arc::clone(shared),
                 remote_queued: AtomicBool::new(false),
-            }))),
+            })),
             meta,
         });
         self.ready.borrow_mut().push_back(key);
@@ -291,7 +304,7 @@ impl Core {
         match &mut slot.join_waker {
             Some(w) if w.will_wake(cx.waker()) => {}
             other => {
-                let old = other.replace(cx.waker().clone());
+                let old = other.replace(WakeRef::on(self, cx.waker()));
                 drop(tasks);
                 drop(old);
             }
@@ -342,6 +355,53 @@ impl Core {
             .map(|slot| f(&slot.meta, slot.state, slot.polls))
     }
 
+    /// A `Weak` hold on `waker` if it is the waker of the task (or main future) this loop is
+    /// polling right now: see [`WakeRef`].
+    pub(crate) fn own_waker(&self, waker: &Waker) -> Option<Weak<TaskWaker>> {
+        let current = self.current_waker.try_borrow().ok()?;
+        let task = current.as_ref()?;
+        std::ptr::eq(Arc::as_ptr(task).cast::<()>(), waker.data()).then(|| Arc::downgrade(task))
+    }
+
+    /// Polls with `task` as the current waker (see [`Core::own_waker`]) and hands it back.
+    #[inline]
+    pub(crate) fn poll_with<R>(
+        &self,
+        task: Arc<TaskWaker>,
+        poll: impl FnOnce(&mut Context<'_>) -> R,
+    ) -> (R, Arc<TaskWaker>) {
+        *self.current_waker.borrow_mut() = Some(task);
+        let out = {
+            let current = self.current_waker.borrow();
+            let waker = futures_task::waker_ref(current.as_ref().expect("just set"));
+            poll(&mut Context::from_waker(&waker))
+        };
+        let task = self
+            .current_waker
+            .borrow_mut()
+            .take()
+            .expect("set for the poll");
+        (out, task)
+    }
+
+    /// Installs (or, with `None`, removes) the main future's waker for `block_on`.
+    pub(crate) fn set_main_waker(&self, waker: Option<Arc<TaskWaker>>) {
+        let old = self.main_waker.replace(waker);
+        drop(old);
+    }
+
+    /// Polls the main future with its waker as the current one.
+    pub(crate) fn poll_main<R>(&self, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        let task = self
+            .main_waker
+            .borrow_mut()
+            .take()
+            .expect("block_on installed the main waker");
+        let (out, task) = self.poll_with(task, poll);
+        *self.main_waker.borrow_mut() = Some(task);
+        out
+    }
+
     /// The key of the task being polled, if a task (not the main future) is running.
     pub(crate) fn current_task(&self) -> Option<u64> {
         self.current.get()
@@ -359,7 +419,7 @@ impl Core {
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
         // 1. How long may the poller block? If for ever, first make sure something outside
         //    the loop can still wake it at all (`runtime/deadlock.rs`).
-        let timeout = self.poll_timeout().or_else(|| self.deadlock_grace());
+        let timeout = self.poll_timeout().or_else(|| self.deadlock_check());
 
         // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.
         let turns = self.turns_since_io.get() + 1;
@@ -482,7 +542,7 @@ impl Core {
         if next > now {
             return;
         }
-        let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
+        let mut wakers = std::mem::take(&mut *self.timer_buf.borrow_mut());
         self.timers
             .borrow_mut()
             .advance(now, |_, entry| match entry {
@@ -500,7 +560,7 @@ impl Core {
         for waker in wakers.drain(..) {
             waker.wake();
         }
-        *self.wake_buf.borrow_mut() = wakers;
+        *self.timer_buf.borrow_mut() = wakers;
     }
 
     /// asyncio's `Task.__step`: one poll of one task.
@@ -534,9 +594,9 @@ impl Core {
             self.trace_poll_start(t, key);
         }
         let started = self.config.debug.then(Instant::now);
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            future.as_mut().poll_task(&mut Context::from_waker(&waker))
-        }));
+        let (polled, waker) = self.poll_with(waker, |cx| {
+            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
+        });
         self.current.set(None);
         if let Some(started) = started {
             self.report_slow_poll(key, started.elapsed());

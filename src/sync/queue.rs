@@ -42,6 +42,7 @@
 //! getter stay with it.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -50,7 +51,7 @@ use std::future::Future;
 use std::iter;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::event::Event;
 use super::waiters::{Polled, Removed, WaitKey, WaitList};
@@ -165,7 +166,7 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// asyncio's `put_nowait`: to the longest-waiting getter if there is one (returning its
     /// waker), else into the store.
-    fn try_put(&mut self, item: T) -> Result<Option<Waker>, TryPutError<T>> {
+    fn try_put(&mut self, item: T) -> Result<Option<WakeRef>, TryPutError<T>> {
         if self.shut_down {
             return Err(TryPutError::ShutDown(item));
         }
@@ -176,7 +177,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// [`try_put`](Core::try_put) once the item is known to fit.
-    fn put_now(&mut self, item: T) -> Option<Waker> {
+    fn put_now(&mut self, item: T) -> Option<WakeRef> {
         if self.unfinished == 0 {
             self.finished.clear();
         }
@@ -191,7 +192,7 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// asyncio's `get_nowait`. Taking an item frees a place, which may admit a putter, whose
     /// waker comes back with the item.
-    fn try_get(&mut self) -> Result<(T, Option<Waker>), TryGetError> {
+    fn try_get(&mut self) -> Result<(T, Option<WakeRef>), TryGetError> {
         match self.items.pop() {
             Some(item) => Ok((item, self.admit_putter())),
             None if self.shut_down => Err(TryGetError::ShutDown),
@@ -200,7 +201,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// Called whenever a place frees up: keeps it for the longest-waiting putter, if any.
-    fn admit_putter(&mut self) -> Option<Waker> {
+    fn admit_putter(&mut self) -> Option<WakeRef> {
         if self.is_full() {
             return None;
         }
@@ -210,7 +211,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// Takes back an item handed to a getter that was dropped before it ran.
-    fn unget(&mut self, item: T) -> Option<Waker> {
+    fn unget(&mut self, item: T) -> Option<WakeRef> {
         if self.getters.is_empty() {
             self.handed -= 1;
             self.items.push_next(item);
@@ -229,7 +230,7 @@ impl<T, S: Store<T>> Core<T, S> {
     /// asyncio's `shutdown(immediate)`: marks the queue shut down and fails every blocked put
     /// and get. Immediate, it also takes out the queued items and counts them as done.
     /// Returns the items, the wakers, and the `finished` event if it is to be set.
-    fn shutdown(&mut self, immediate: bool) -> (Vec<T>, Vec<Waker>, Option<Event>) {
+    fn shutdown(&mut self, immediate: bool) -> (Vec<T>, Vec<WakeRef>, Option<Event>) {
         self.shut_down = true;
         // Getters block only on an empty queue, so they all fail.
         let mut wakers = self.getters.grant_all(|| GetGrant::ShutDown);
@@ -246,8 +247,8 @@ impl<T, S: Store<T>> Core<T, S> {
 }
 
 /// Wakes the wakers an operation collected; call it only after the borrow of the core ends.
-fn wake(wakers: impl IntoIterator<Item = Waker>) {
-    wakers.into_iter().for_each(Waker::wake);
+fn wake(wakers: impl IntoIterator<Item = WakeRef>) {
+    wakers.into_iter().for_each(WakeRef::wake);
 }
 
 /// The `get` future of all three queues.
@@ -271,7 +272,7 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 }
                 Err(TryGetError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                 Err(TryGetError::Empty) => {
-                    this.key = Some(core.getters.push_back(cx.waker().clone()));
+                    this.key = Some(core.getters.push_back(cx.waker()));
                     note_wait(WaitOn::Prim(Prim::QueueGet));
                     Poll::Pending
                 }
@@ -360,7 +361,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
             Err(TryPutError::ShutDown(item)) => Poll::Ready(Err(QueueShutDown(item))),
             Err(TryPutError::Full(item)) => {
                 this.item = Some(item);
-                this.key = Some(core.putters.push_back(cx.waker().clone()));
+                this.key = Some(core.putters.push_back(cx.waker()));
                 note_wait(WaitOn::Prim(Prim::QueuePut));
                 Poll::Pending
             }
