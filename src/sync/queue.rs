@@ -118,6 +118,11 @@ pub(crate) struct Core<T, S> {
     maxsize: usize,
     /// Items given to a waiting getter that has not run yet.
     handed: usize,
+    /// The getters' slots holding those items, in the order the items were handed out: when
+    /// one of them is dropped, its item passes to the next one in this order, and so on,
+    /// and the last one displaced goes back to the front of the store, so that cancellation
+    /// never changes the order in which items come out.
+    handed_to: VecDeque<u32>,
     /// Putters promised a place that have not run yet.
     admitted: usize,
     unfinished: usize,
@@ -147,6 +152,7 @@ impl<T, S: Store<T>> Core<T, S> {
             items: S::default(),
             maxsize,
             handed: 0,
+            handed_to: VecDeque::new(),
             admitted: 0,
             unfinished: 0,
             finished,
@@ -187,7 +193,27 @@ impl<T, S: Store<T>> Core<T, S> {
             return None;
         }
         self.handed += 1;
-        self.getters.grant_front(GetGrant::Item(item)).ok()
+        self.hand_to_getter(item)
+    }
+
+    /// Gives `item` to the longest-waiting getter, which must exist.
+    fn hand_to_getter(&mut self, item: T) -> Option<WakeRef> {
+        let index = self.getters.front()?;
+        let waker = self.getters.grant_front(GetGrant::Item(item)).ok()?;
+        self.handed_to.push_back(index);
+        Some(waker)
+    }
+
+    /// The getter in slot `index` took its item (or was dropped with it): forget its place.
+    /// Returns its position among the getters holding items.
+    fn taken_by(&mut self, index: u32) -> usize {
+        let pos = self
+            .handed_to
+            .iter()
+            .position(|&i| i == index)
+            .expect("a getter holding an item is listed in handed_to");
+        self.handed_to.remove(pos);
+        pos
     }
 
     /// asyncio's `get_nowait`. Taking an item frees a place, which may admit a putter, whose
@@ -210,14 +236,24 @@ impl<T, S: Store<T>> Core<T, S> {
         Some(waker)
     }
 
-    /// Takes back an item handed to a getter that was dropped before it ran.
-    fn unget(&mut self, item: T) -> Option<WakeRef> {
+    /// Takes back an item handed to the getter in slot `index`, dropped before it ran. Items
+    /// handed out later move up one getter each, so each gets the item it would have got had
+    /// the dropped getter never waited; the last one left over goes to the next waiting getter
+    /// or back to the front of the store.
+    fn unget(&mut self, index: u32, mut item: T) -> Option<WakeRef> {
+        let pos = self.taken_by(index);
+        for i in pos..self.handed_to.len() {
+            let later = self.handed_to[i];
+            if let Some(GetGrant::Item(theirs)) = self.getters.granted_mut(later) {
+                std::mem::swap(theirs, &mut item);
+            }
+        }
         if self.getters.is_empty() {
             self.handed -= 1;
             self.items.push_next(item);
             return None;
         }
-        self.getters.grant_front(GetGrant::Item(item)).ok()
+        self.hand_to_getter(item)
     }
 
     /// asyncio's `task_done`. Returns the `finished` event to set (after the borrow ends:
@@ -278,9 +314,11 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 }
             };
         };
+        let index = key.index();
         match core.getters.poll(key, cx.waker()) {
             Polled::Granted(GetGrant::Item(item)) => {
                 core.handed -= 1;
+                core.taken_by(index);
                 let putter = core.admit_putter();
                 drop(core);
                 wake(putter);
@@ -302,9 +340,10 @@ impl<T, S: Store<T>> Drop for Get<'_, T, S> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let mut core = self.core.borrow_mut();
+        let index = key.index();
         let (stale, next) = match core.getters.remove(key) {
             Removed::Waiting(waker) => (Some(waker), None),
-            Removed::Granted(GetGrant::Item(item)) => (None, core.unget(item)),
+            Removed::Granted(GetGrant::Item(item)) => (None, core.unget(index, item)),
             Removed::Granted(GetGrant::ShutDown) => (None, None),
         };
         drop(core);

@@ -78,6 +78,13 @@ enum State<G> {
 #[must_use = "a WaitKey leaks its slot unless it is given back to poll or remove"]
 pub(crate) struct WaitKey(u32);
 
+impl WaitKey {
+    /// The slot's index: names the slot while the key lives (see [`WaitList::granted_mut`]).
+    pub(crate) fn index(&self) -> u32 {
+        self.0
+    }
+}
+
 /// What [`WaitList::poll`] found.
 pub(crate) enum Polled<G> {
     /// The grant; the slot is free again.
@@ -142,6 +149,19 @@ impl<G> WaitList<G> {
         self.tail = index;
         self.len += 1;
         WaitKey(index)
+    }
+
+    /// The slot index of the longest-waiting future, the one `grant_front` serves next.
+    pub(crate) fn front(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    /// The grant held by slot `index`, if it was granted and not yet taken.
+    pub(crate) fn granted_mut(&mut self, index: u32) -> Option<&mut G> {
+        match &mut self.slots.get_mut(index as usize)?.state {
+            State::Granted(grant) => Some(grant),
+            _ => None,
+        }
     }
 
     /// Gives `grant` to the longest-waiting future and returns its waker, to be woken once the
