@@ -374,7 +374,10 @@ impl Core {
         let out = {
             let current = self.current_waker.borrow();
             let waker = futures_task::waker_ref(current.as_ref().expect("just set"));
-            poll(&mut Context::from_waker(&waker))
+            super::coop::start();
+            let out = poll(&mut Context::from_waker(&waker));
+            super::coop::unlimited();
+            out
         };
         let task = self
             .current_waker

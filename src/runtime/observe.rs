@@ -291,6 +291,7 @@ impl Drop for MainGuard<'_> {
             drop(stale);
         }
         self.core.set_main_waker(None);
+        super::coop::unlimited();
     }
 }
 

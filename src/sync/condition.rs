@@ -176,6 +176,9 @@ impl Future for Waiter<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let Step::Queued(key) = std::mem::replace(&mut this.step, Step::Done) else {
             unreachable!("Condition::wait polls its waiter only while queued");

@@ -297,6 +297,9 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
     type Output = Result<T, QueueShutDown>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut core = this.core.borrow_mut();
         let Some(key) = this.key.take() else {
@@ -366,6 +369,9 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
     type Output = Result<(), QueueShutDown<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut core = this.core.borrow_mut();
         let item = this
