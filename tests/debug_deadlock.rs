@@ -456,3 +456,21 @@ fn two_tasks_awaiting_each_other_are_reported_when_main_awaits_one() {
     assert!(report.contains("Event::wait"), "{report}");
     assert!(report.contains("'a'") && report.contains("'b'"), "{report}");
 }
+
+#[test]
+fn a_primitive_shared_by_two_loops_wakes_the_loop_that_waits() {
+    // The waiter list holds loop a's task by key; the wake fires while loop b runs.
+    let event = Event::new();
+    let a = Loop::new();
+    let e = event.clone();
+    let waiter = a.spawn(async move {
+        e.wait().await;
+        5
+    });
+    a.block_on(async {
+        tinyloop::yield_now().await;
+        tinyloop::yield_now().await;
+    });
+    Loop::new().block_on(async { event.set() });
+    assert_eq!(a.block_on(waiter).unwrap(), 5);
+}

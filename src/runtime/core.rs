@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,7 @@ use super::reactor::{Reactor, WAKE_TOKEN};
 use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::trace::{By, Outcome, MAIN};
-use super::waker::{Remote, Shared, TaskWaker, WakeRef};
+use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
 
@@ -109,12 +109,16 @@ pub(crate) struct Core {
     current: Cell<Option<u64>>,
     /// The waker of the task or main future being polled right now, moved out of its slot
     /// for the poll (`WakeRef::of` compares against it).
-    pub(super) current_waker: RefCell<Option<Arc<TaskWaker>>>,
+    pub(super) current_waker: Cell<*const ()>,
+    /// The key of that task (`MAIN_KEY` for the main future).
+    current_key: Cell<u64>,
     /// The main future's waker while `block_on` runs (out of here while it is polled).
     pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
     /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
     /// one waits the loop does not call it a deadlock (`runtime/deadlock.rs`).
     pub(crate) far_timers: Cell<usize>,
+    /// This loop's tag in its thread's loop registry (`runtime/waker.rs`, `OwnKey`).
+    tag: Cell<u16>,
     pub(super) main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
@@ -156,7 +160,7 @@ impl Core {
         });
         let clock = Clock::new(config.virtual_time);
         let observe = Observe::new(&config, clock.now());
-        Ok(Rc::new(Core {
+        let core = Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
             callbacks: RefCell::new(VecDeque::new()),
@@ -166,9 +170,11 @@ impl Core {
             shared,
             remote: rx,
             current: Cell::new(None),
-            current_waker: RefCell::new(None),
+            current_waker: Cell::new(std::ptr::null()),
+            current_key: Cell::new(0),
             main_waker: RefCell::new(None),
             far_timers: Cell::new(0),
+            tag: Cell::new(NO_TAG),
             main_scheduled: Cell::new(false),
             next_number: Cell::new(1),
             turns_since_io: Cell::new(0),
@@ -179,7 +185,9 @@ impl Core {
             config,
             wake_buf: RefCell::new(Vec::new()),
             timer_buf: RefCell::new(Vec::new()),
-        }))
+        });
+        core.tag.set(register_loop(&core));
+        Ok(core)
     }
 
     // ----- the interface the rest of the crate uses -------------------------------------
@@ -301,14 +309,12 @@ impl Core {
             let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
-        match &mut slot.join_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            other => {
-                let old = other.replace(WakeRef::on(self, cx.waker()));
-                drop(tasks);
-                drop(old);
-            }
-        }
+        let old = match &mut slot.join_waker {
+            Some(w) => w.update_on(self, cx.waker()),
+            none => none.replace(WakeRef::on(self, cx.waker())),
+        };
+        drop(tasks);
+        drop(old);
         Poll::Pending
     }
 
@@ -355,36 +361,69 @@ impl Core {
             .map(|slot| f(&slot.meta, slot.state, slot.polls))
     }
 
-    /// A `Weak` hold on `waker` if it is the waker of the task (or main future) this loop is
-    /// polling right now: see [`WakeRef`].
-    pub(crate) fn own_waker(&self, waker: &Waker) -> Option<Weak<TaskWaker>> {
-        let current = self.current_waker.try_borrow().ok()?;
-        let task = current.as_ref()?;
-        std::ptr::eq(Arc::as_ptr(task).cast::<()>(), waker.data()).then(|| Arc::downgrade(task))
+    /// The packed key of the task (or main future) this loop is polling right now, if
+    /// `waker` is that task's waker: see [`WakeRef`].
+    #[inline]
+    pub(crate) fn own_key(&self, waker: &Waker) -> Option<OwnKey> {
+        let current = self.current_waker.get();
+        let tag = self.tag.get();
+        (!current.is_null() && std::ptr::eq(current, waker.data()) && tag != NO_TAG)
+            .then(|| OwnKey::new(tag, self.current_key.get()))
     }
 
-    /// Polls with `task` as the current waker (see [`Core::own_waker`]) and hands it back.
+    /// This loop's tag among the loops of its thread (`WakeRef`).
+    pub(crate) fn tag(&self) -> u16 {
+        self.tag.get()
+    }
+
+    /// Wakes the task an [`OwnKey`] names, if it still lives (a stale key may wake a newer
+    /// task in the same slot: a spurious wake, which futures tolerate).
+    pub(crate) fn schedule_own(&self, own: OwnKey) {
+        if own.index() == u32::MAX {
+            return self.schedule(MAIN_KEY);
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let Some((key, slot)) = tasks.slot_at_mut(own.index()) else {
+            return;
+        };
+        if (key >> 32) as u16 != own.generation16() {
+            return;
+        }
+        match slot.state {
+            State::Idle => {
+                slot.state = State::Scheduled;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+                drop(tasks);
+                self.ready.borrow_mut().push_back(key);
+            }
+            State::Running => {
+                slot.state = State::RunningWoken;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+            }
+            State::Scheduled | State::RunningWoken | State::Done => {}
+        }
+    }
+
+    /// Polls with `task`'s waker (lent, not cloned) as the current one (see
+    /// [`Core::own_key`]), within a fresh cooperative budget (`runtime/coop.rs`).
     #[inline]
     pub(crate) fn poll_with<R>(
         &self,
-        task: Arc<TaskWaker>,
+        task: &Arc<TaskWaker>,
         poll: impl FnOnce(&mut Context<'_>) -> R,
-    ) -> (R, Arc<TaskWaker>) {
-        *self.current_waker.borrow_mut() = Some(task);
-        let out = {
-            let current = self.current_waker.borrow();
-            let waker = futures_task::waker_ref(current.as_ref().expect("just set"));
-            super::coop::start();
-            let out = poll(&mut Context::from_waker(&waker));
-            super::coop::unlimited();
-            out
-        };
-        let task = self
-            .current_waker
-            .borrow_mut()
-            .take()
-            .expect("set for the poll");
-        (out, task)
+    ) -> R {
+        self.current_waker.set(Arc::as_ptr(task).cast());
+        self.current_key.set(task.key);
+        let waker = futures_task::waker_ref(task);
+        super::coop::start();
+        let out = poll(&mut Context::from_waker(&waker));
+        super::coop::unlimited();
+        self.current_waker.set(std::ptr::null());
+        out
     }
 
     /// Installs (or, with `None`, removes) the main future's waker for `block_on`.
@@ -395,14 +434,9 @@ impl Core {
 
     /// Polls the main future with its waker as the current one.
     pub(crate) fn poll_main<R>(&self, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
-        let task = self
-            .main_waker
-            .borrow_mut()
-            .take()
-            .expect("block_on installed the main waker");
-        let (out, task) = self.poll_with(task, poll);
-        *self.main_waker.borrow_mut() = Some(task);
-        out
+        let main = self.main_waker.borrow();
+        let task = main.as_ref().expect("block_on installed the main waker");
+        self.poll_with(task, poll)
     }
 
     /// The key of the task being polled, if a task (not the main future) is running.
@@ -597,7 +631,7 @@ impl Core {
             self.trace_poll_start(t, key);
         }
         let started = self.config.debug.then(Instant::now);
-        let (polled, waker) = self.poll_with(waker, |cx| {
+        let polled = self.poll_with(&waker, |cx| {
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
         });
         self.current.set(None);

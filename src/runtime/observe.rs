@@ -286,10 +286,7 @@ impl Drop for MainGuard<'_> {
         main.at.set(None);
         main.polling.set(false);
         // Even after a panic in the main future's poll: no stale waker stays current.
-        if let Ok(mut current) = self.core.current_waker.try_borrow_mut() {
-            let stale = current.take();
-            drop(stale);
-        }
+        self.core.current_waker.set(std::ptr::null());
         self.core.set_main_waker(None);
         super::coop::unlimited();
     }

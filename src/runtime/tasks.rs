@@ -258,6 +258,14 @@ impl TaskSlab {
         }
     }
 
+    /// The task in slot `index`, with its key, if one lives there.
+    pub(crate) fn slot_at_mut(&mut self, index: u32) -> Option<(u64, &mut Slot)> {
+        match self.slots.get_mut(index as usize) {
+            Some(Entry::Occupied(slot)) => Some((key_of(index, slot.generation), slot)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, key: u64) -> Option<&mut Slot> {
         let (index, generation) = split(key);
         match self.slots.get_mut(index) {

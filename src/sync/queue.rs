@@ -207,6 +207,10 @@ impl<T, S: Store<T>> Core<T, S> {
     /// The getter in slot `index` took its item (or was dropped with it): forget its place.
     /// Returns its position among the getters holding items.
     fn taken_by(&mut self, index: u32) -> usize {
+        if self.handed_to.front() == Some(&index) {
+            self.handed_to.pop_front(); // the usual case: getters run in the order served
+            return 0;
+        }
         let pos = self
             .handed_to
             .iter()
