@@ -31,12 +31,13 @@
 //! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
 //! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
 //! reference. The loop's *own* waits never take one: the timer wheel, the waiter lists of
-//! every `sync` primitive, a `Task`'s join waiter and a far `Sleep` keep a `Weak` reference
-//! ([`WakeRef::Own`](super::waker::WakeRef)) whenever the waker they are handed is the waker
-//! of the task the loop is polling right now, which they find out by comparing the waker's
-//! data pointer with that task's `Arc` (`Core::own_waker`). A `Weak` can only wake the task
-//! when code on this loop's thread fires the structure holding it (a timer firing, an
-//! `Event::set`, a task finishing), and such code cannot run unless something was scheduled
+//! every `sync` primitive, a `Task`'s join waiter and a far `Sleep` keep the task's *key*
+//! ([`WakeRef::Own`](super::waker::WakeRef), packed with a tag naming the loop) whenever the
+//! waker they are handed is the waker of the task the loop is polling right now, which they
+//! find out by comparing the waker's data pointer with that task's `Arc` (`Core::own_key`).
+//! A key can only wake the task when code on this loop's thread fires the structure holding
+//! it (a timer firing, an `Event::set`, a task finishing; all these structures are `!Send`),
+//! and such code cannot run unless something was scheduled
 //! first. So: if every unfinished task's `Arc` has a strong count of one and no other row
 //! applies, no code anywhere can ever schedule anything on this loop, and the main future
 //! will never be polled again. That is a deadlock, reported at once.
@@ -72,7 +73,8 @@
 //!
 //! Nothing on any hot path: the check runs only when the loop is about to sleep for ever;
 //! it walks the task slab once (O(tasks)), and only after the cheap counters said nothing
-//! else can wake the loop. The `Weak` holds are smaller than the `Waker` clones they replace.
+//! else can wake the loop. The key holds are smaller than the `Waker` clones they replace, and
+//! cost no atomic operations.
 
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;

@@ -244,6 +244,7 @@ impl std::fmt::Debug for WakeRef {
 
 impl WakeRef {
     /// How to hold `waker`, judged against the loop running on this thread.
+    #[inline]
     pub(crate) fn of(waker: &Waker) -> WakeRef {
         match context::try_with_core(|core| core.own_key(waker)).flatten() {
             Some(own) => WakeRef::Own(own),
@@ -291,6 +292,7 @@ impl WakeRef {
         }
     }
 
+    #[inline]
     pub(crate) fn wake(self) {
         match self {
             WakeRef::Own(own) => wake_own(own),
@@ -304,5 +306,24 @@ impl WakeRef {
             WakeRef::Own(own) => wake_own(*own),
             WakeRef::Other(w) => w.wake_by_ref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_ref_is_no_bigger_than_a_waker() {
+        assert_eq!(std::mem::size_of::<WakeRef>(), std::mem::size_of::<Waker>());
+    }
+
+    #[test]
+    fn own_keys_pack_index_generation_and_tag() {
+        let key = (7u64 << 32) | 42;
+        let own = OwnKey::new(3, key);
+        assert_eq!((own.tag(), own.index(), own.generation16()), (3, 42, 7));
+        let main = OwnKey::new(1, u64::MAX);
+        assert_eq!(main.index(), u32::MAX);
     }
 }

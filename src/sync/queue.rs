@@ -172,6 +172,7 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// asyncio's `put_nowait`: to the longest-waiting getter if there is one (returning its
     /// waker), else into the store.
+    #[inline]
     fn try_put(&mut self, item: T) -> Result<Option<WakeRef>, TryPutError<T>> {
         if self.shut_down {
             return Err(TryPutError::ShutDown(item));
@@ -183,6 +184,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// [`try_put`](Core::try_put) once the item is known to fit.
+    #[inline]
     fn put_now(&mut self, item: T) -> Option<WakeRef> {
         if self.unfinished == 0 {
             self.finished.clear();
@@ -197,6 +199,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// Gives `item` to the longest-waiting getter, which must exist.
+    #[inline]
     fn hand_to_getter(&mut self, item: T) -> Option<WakeRef> {
         let index = self.getters.front()?;
         let waker = self.getters.grant_front(GetGrant::Item(item)).ok()?;
@@ -206,6 +209,7 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// The getter in slot `index` took its item (or was dropped with it): forget its place.
     /// Returns its position among the getters holding items.
+    #[inline]
     fn taken_by(&mut self, index: u32) -> usize {
         if self.handed_to.front() == Some(&index) {
             self.handed_to.pop_front(); // the usual case: getters run in the order served
@@ -222,6 +226,7 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// asyncio's `get_nowait`. Taking an item frees a place, which may admit a putter, whose
     /// waker comes back with the item.
+    #[inline]
     fn try_get(&mut self) -> Result<(T, Option<WakeRef>), TryGetError> {
         match self.items.pop() {
             Some(item) => Ok((item, self.admit_putter())),
@@ -231,6 +236,7 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// Called whenever a place frees up: keeps it for the longest-waiting putter, if any.
+    #[inline]
     fn admit_putter(&mut self) -> Option<WakeRef> {
         if self.is_full() {
             return None;

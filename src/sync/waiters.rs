@@ -66,7 +66,7 @@ struct Slot<G> {
 }
 
 enum State<G> {
-    /// Who to wake: a `Weak` hold when it is a task of the running loop (`WakeRef`), so
+    /// Who to wake: a task key when it is a task of the running loop (`WakeRef`), so
     /// that a waiting task's waker is not counted as held outside the loop.
     Waiting(WakeRef),
     Granted(G),
