@@ -198,8 +198,8 @@ impl Loop {
     /// A handle that other threads can use to reach this loop.
     ///
     /// While any `LoopHandle` is alive the loop never reports a deadlock, since the thread
-    /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
-    /// should hold one while it may do so.
+    /// holding it may still wake the loop. (A thread holding a task's `Waker` needs no
+    /// handle: the loop counts those too.)
     pub fn handle(&self) -> LoopHandle {
         LoopHandle::new(Arc::clone(&self.core.shared))
     }
