@@ -474,3 +474,31 @@ fn a_primitive_shared_by_two_loops_wakes_the_loop_that_waits() {
     Loop::new().block_on(async { event.set() });
     assert_eq!(a.block_on(waiter).unwrap(), 5);
 }
+
+#[test]
+fn a_task_group_whose_child_waits_for_ever_is_reported() {
+    let report = stuck_report(true, async {
+        let group = tinyloop::TaskGroup::<()>::new();
+        let event = Event::new();
+        let _child = group.spawn(async move {
+            event.wait().await;
+            Ok(())
+        });
+        let _ = group.join().await;
+    });
+    assert!(report.starts_with("deadlock:"), "{report}");
+    assert!(
+        report.contains("Event::wait"),
+        "the dump shows the child:\n{report}"
+    );
+}
+
+#[test]
+fn a_select_of_two_never_set_events_is_reported() {
+    // `select` polls both sides with the task's own waker: the loop sees through it.
+    let report = stuck_report(true, async {
+        let (a, b) = (Event::new(), Event::new());
+        let _ = tinyloop::select(a.wait(), b.wait()).await;
+    });
+    assert!(report.contains("Event::wait"), "{report}");
+}

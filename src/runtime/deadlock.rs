@@ -31,7 +31,8 @@
 //! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
 //! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
 //! reference. The loop's *own* waits never take one: the timer wheel, the waiter lists of
-//! every `sync` primitive, a `Task`'s join waiter and a far `Sleep` keep the task's *key*
+//! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter and a far `Sleep` keep
+//! the task's *key*
 //! ([`WakeRef::Own`](super::waker::WakeRef), packed with a tag naming the loop) whenever the
 //! waker they are handed is the waker of the task the loop is polling right now, which they
 //! find out by comparing the waker's data pointer with that task's `Arc` (`Core::own_key`).
@@ -58,8 +59,9 @@
 //!
 //! The check errs towards silence. It does not report:
 //!
-//! * a task waiting through `gather`, `try_gather`, `wait`, `as_completed` or a `TaskGroup`
-//!   (their child wakers hold clones of the parent's waker), or through any combinator or
+//! * a task waiting through `gather`, `try_gather`, `wait`, `wait_timeout` or `as_completed`
+//!   (their child wakers hold clones of the parent's waker; `select` and `timeout` poll with
+//!   the task's own waker and are seen through), or through any combinator or
 //!   future from another crate that clones the waker (`FuturesUnordered`, a hand-written
 //!   future keeping a `Waker` in an `Rc`): the loop cannot tell such a clone from one held by
 //!   another thread;
