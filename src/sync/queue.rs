@@ -118,11 +118,11 @@ pub(crate) struct Core<T, S> {
     maxsize: usize,
     /// Items given to a waiting getter that has not run yet.
     handed: usize,
-    /// The getters' slots holding those items, in the order the items were handed out: when
-    /// one of them is dropped, its item passes to the next one in this order, and so on,
-    /// and the last one displaced goes back to the front of the store, so that cancellation
-    /// never changes the order in which items come out.
-    handed_to: VecDeque<u32>,
+    /// The sequence number of the next item handed to a getter. Each handed item carries
+    /// its number: when a getter holding one is dropped, its item passes to the getter
+    /// handed the next one, and so on, and the last one displaced goes back to the front of
+    /// the store, so that cancellation never changes the order in which items come out.
+    handed_seq: u64,
     /// Putters promised a place that have not run yet.
     admitted: usize,
     unfinished: usize,
@@ -134,7 +134,8 @@ pub(crate) struct Core<T, S> {
 }
 
 enum GetGrant<T> {
-    Item(T),
+    /// An item, and its number in the order items were handed to getters.
+    Item(T, u64),
     ShutDown,
 }
 
@@ -152,7 +153,7 @@ impl<T, S: Store<T>> Core<T, S> {
             items: S::default(),
             maxsize,
             handed: 0,
-            handed_to: VecDeque::new(),
+            handed_seq: 0,
             admitted: 0,
             unfinished: 0,
             finished,
@@ -201,27 +202,9 @@ impl<T, S: Store<T>> Core<T, S> {
     /// Gives `item` to the longest-waiting getter, which must exist.
     #[inline]
     fn hand_to_getter(&mut self, item: T) -> Option<WakeRef> {
-        let index = self.getters.front()?;
-        let waker = self.getters.grant_front(GetGrant::Item(item)).ok()?;
-        self.handed_to.push_back(index);
-        Some(waker)
-    }
-
-    /// The getter in slot `index` took its item (or was dropped with it): forget its place.
-    /// Returns its position among the getters holding items.
-    #[inline]
-    fn taken_by(&mut self, index: u32) -> usize {
-        if self.handed_to.front() == Some(&index) {
-            self.handed_to.pop_front(); // the usual case: getters run in the order served
-            return 0;
-        }
-        let pos = self
-            .handed_to
-            .iter()
-            .position(|&i| i == index)
-            .expect("a getter holding an item is listed in handed_to");
-        self.handed_to.remove(pos);
-        pos
+        let seq = self.handed_seq;
+        self.handed_seq += 1;
+        self.getters.grant_front(GetGrant::Item(item, seq)).ok()
     }
 
     /// asyncio's `get_nowait`. Taking an item frees a place, which may admit a putter, whose
@@ -246,17 +229,23 @@ impl<T, S: Store<T>> Core<T, S> {
         Some(waker)
     }
 
-    /// Takes back an item handed to the getter in slot `index`, dropped before it ran. Items
-    /// handed out later move up one getter each, so each gets the item it would have got had
-    /// the dropped getter never waited; the last one left over goes to the next waiting getter
-    /// or back to the front of the store.
-    fn unget(&mut self, index: u32, mut item: T) -> Option<WakeRef> {
-        let pos = self.taken_by(index);
-        for i in pos..self.handed_to.len() {
-            let later = self.handed_to[i];
-            if let Some(GetGrant::Item(theirs)) = self.getters.granted_mut(later) {
-                std::mem::swap(theirs, &mut item);
-            }
+    /// Takes back an item (handed out as number `seq`) from a getter dropped before it ran.
+    /// Items handed out later move up one getter each, so each gets the item it would have
+    /// got had the dropped getter never waited; the last one left over goes to the next
+    /// waiting getter or back to the front of the store. (Cancellation is rare: the scan of
+    /// the granted getters costs nothing on the common path.)
+    fn unget(&mut self, mut item: T, seq: u64) -> Option<WakeRef> {
+        let mut later: Vec<(u64, &mut T)> = self
+            .getters
+            .granted_iter_mut()
+            .filter_map(|grant| match grant {
+                GetGrant::Item(theirs, s) if *s > seq => Some((*s, theirs)),
+                _ => None,
+            })
+            .collect();
+        later.sort_unstable_by_key(|&(s, _)| s);
+        for (_, theirs) in later {
+            std::mem::swap(theirs, &mut item);
         }
         if self.getters.is_empty() {
             self.handed -= 1;
@@ -327,11 +316,9 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 }
             };
         };
-        let index = key.index();
         match core.getters.poll(key, cx.waker()) {
-            Polled::Granted(GetGrant::Item(item)) => {
+            Polled::Granted(GetGrant::Item(item, _)) => {
                 core.handed -= 1;
-                core.taken_by(index);
                 let putter = core.admit_putter();
                 drop(core);
                 wake(putter);
@@ -353,10 +340,9 @@ impl<T, S: Store<T>> Drop for Get<'_, T, S> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let mut core = self.core.borrow_mut();
-        let index = key.index();
         let (stale, next) = match core.getters.remove(key) {
             Removed::Waiting(waker) => (Some(waker), None),
-            Removed::Granted(GetGrant::Item(item)) => (None, core.unget(index, item)),
+            Removed::Granted(GetGrant::Item(item, seq)) => (None, core.unget(item, seq)),
             Removed::Granted(GetGrant::ShutDown) => (None, None),
         };
         drop(core);

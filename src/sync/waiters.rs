@@ -78,13 +78,6 @@ enum State<G> {
 #[must_use = "a WaitKey leaks its slot unless it is given back to poll or remove"]
 pub(crate) struct WaitKey(u32);
 
-impl WaitKey {
-    /// The slot's index: names the slot while the key lives (see [`WaitList::granted_mut`]).
-    pub(crate) fn index(&self) -> u32 {
-        self.0
-    }
-}
-
 /// What [`WaitList::poll`] found.
 pub(crate) enum Polled<G> {
     /// The grant; the slot is free again.
@@ -123,6 +116,7 @@ impl<G> WaitList<G> {
     }
 
     /// Queues a new waiter at the back and returns its key.
+    #[inline]
     pub(crate) fn push_back(&mut self, waker: &Waker) -> WaitKey {
         let slot = Slot {
             state: State::Waiting(WakeRef::of(waker)),
@@ -151,17 +145,14 @@ impl<G> WaitList<G> {
         WaitKey(index)
     }
 
-    /// The slot index of the longest-waiting future, the one `grant_front` serves next.
-    pub(crate) fn front(&self) -> Option<u32> {
-        (self.head != NIL).then_some(self.head)
-    }
-
-    /// The grant held by slot `index`, if it was granted and not yet taken.
-    pub(crate) fn granted_mut(&mut self, index: u32) -> Option<&mut G> {
-        match &mut self.slots.get_mut(index as usize)?.state {
-            State::Granted(grant) => Some(grant),
-            _ => None,
-        }
+    /// Every grant given and not yet taken (in slot order, not grant order).
+    pub(crate) fn granted_iter_mut(&mut self) -> impl Iterator<Item = &mut G> {
+        self.slots
+            .iter_mut()
+            .filter_map(|slot| match &mut slot.state {
+                State::Granted(grant) => Some(grant),
+                _ => None,
+            })
     }
 
     /// Gives `grant` to the longest-waiting future and returns its waker, to be woken once the
@@ -196,6 +187,7 @@ impl<G> WaitList<G> {
 
     /// Checks a waiting future's slot: takes its grant if it has one, otherwise records the
     /// task's current waker.
+    #[inline]
     pub(crate) fn poll(&mut self, key: WaitKey, waker: &Waker) -> Polled<G> {
         let index = key.0;
         match &mut self.slots[index as usize].state {
