@@ -313,6 +313,13 @@ fn sleep_duration_max_is_not_a_deadlock() {
             Box::pin(tinyloop::sleep(Duration::MAX))
         });
         assert_eq!(report, None, "virtual_time {virtual_time}");
+        // The same sleep in a task the main future awaits.
+        let report = reports_within(Duration::from_millis(2500), virtual_time, || {
+            Box::pin(async {
+                let _ = tinyloop::spawn(tinyloop::sleep(Duration::MAX)).await;
+            })
+        });
+        assert_eq!(report, None, "in a task, virtual_time {virtual_time}");
     }
 }
 
