@@ -70,8 +70,8 @@ const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
-    /// Wake a task (a `Sleep`); `None` until the first poll hands in a waker.
-    Wake(Option<WakeRef>),
+    /// Wake a task (a `Sleep`).
+    Wake(WakeRef),
     /// Queue a callback (`call_later`, `call_at`).
     Callback(Rc<Callback>),
 }
@@ -583,8 +583,7 @@ impl Core {
         self.timers
             .borrow_mut()
             .advance(now, |_, entry| match entry {
-                TimerEntry::Wake(Some(waker)) => wakers.push(waker),
-                TimerEntry::Wake(None) => {}
+                TimerEntry::Wake(waker) => wakers.push(waker),
                 TimerEntry::Callback(cb) => {
                     cb.timer.set(None);
                     self.push_callback(cb);

@@ -66,7 +66,8 @@ enum SleepState {
     /// The deadline is decades away (a saturated duration): never armed, never fires. The
     /// waiting task is kept here, so that a `reset` to a nearer deadline can arm the timer for
     /// it, and the loop counts it in `far_timers` so that it is never taken for a deadlock.
-    Never(Option<WakeRef>),
+    /// (Boxed: far sleeps are rare, and every `Sleep` pays for the largest state.)
+    Never(Box<WakeRef>),
     Done,
 }
 
@@ -108,14 +109,14 @@ impl Sleep {
             SleepState::Armed(key) => {
                 let entry = self.core.timers.borrow_mut().remove(key);
                 match entry {
-                    Some(TimerEntry::Wake(waiter)) => waiter,
+                    Some(TimerEntry::Wake(waiter)) => Some(waiter),
                     Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
                     None => None,
                 }
             }
             SleepState::Never(waiter) => {
                 self.core.far_timers.set(self.core.far_timers.get() - 1);
-                waiter
+                Some(*waiter)
             }
             other => {
                 self.state = other;
@@ -132,11 +133,11 @@ impl Sleep {
         if tick >= NEVER_TICK {
             // A saturated deadline: it never fires, so nothing to arm; but it is counted.
             self.core.far_timers.set(self.core.far_timers.get() + 1);
-            self.state = SleepState::Never(Some(waiter));
+            self.state = SleepState::Never(Box::new(waiter));
             self.core.note_wait(WaitOn::Timer(u64::MAX));
             return;
         }
-        let entry = TimerEntry::Wake(Some(waiter));
+        let entry = TimerEntry::Wake(waiter);
         let key = self.core.timers.borrow_mut().insert(tick, entry);
         self.state = SleepState::Armed(key);
         self.core.note_wait(WaitOn::Timer(tick));
@@ -151,10 +152,7 @@ impl Future for Sleep {
         match &mut this.state {
             SleepState::Done => Poll::Ready(()),
             SleepState::Never(waiter) => {
-                let stale = match waiter {
-                    Some(w) => w.update_on(&this.core, cx.waker()),
-                    None => waiter.replace(WakeRef::on(&this.core, cx.waker())),
-                };
+                let stale = waiter.update_on(&this.core, cx.waker());
                 drop(stale);
                 this.core.note_wait(WaitOn::Timer(u64::MAX));
                 Poll::Pending
@@ -184,10 +182,7 @@ impl Future for Sleep {
                         Poll::Ready(())
                     }
                     Some(TimerEntry::Wake(waiter)) => {
-                        let stale = match waiter {
-                            Some(w) => w.update_on(&this.core, cx.waker()),
-                            None => waiter.replace(WakeRef::on(&this.core, cx.waker())),
-                        };
+                        let stale = waiter.update_on(&this.core, cx.waker());
                         let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
