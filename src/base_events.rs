@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use crate::debug::{Deadlock, OnDeadlock};
@@ -226,17 +226,17 @@ impl Loop {
         let _running = context::enter(&self.core);
         let _main = core.main_begins(at);
         let mut fut = pin!(fut);
-        let waker = Waker::from(Arc::new(TaskWaker {
+        core.set_main_waker(Some(Arc::new(TaskWaker {
             key: MAIN_KEY,
             shared: Arc::clone(&core.shared),
             remote_queued: AtomicBool::new(false),
-        }));
+        })));
         let mut output = None;
         core.schedule(MAIN_KEY);
         loop {
             core.run_once(&mut || {
                 let watch = core.main_poll_start();
-                let polled = fut.as_mut().poll(&mut Context::from_waker(&waker));
+                let polled = core.poll_main(|cx| fut.as_mut().poll(cx));
                 core.main_poll_end(watch, polled.is_ready());
                 if let Poll::Ready(v) = polled {
                     output = Some(v);
@@ -275,8 +275,8 @@ impl Loop {
     /// A handle that other threads can use to reach this loop.
     ///
     /// While any `LoopHandle` is alive the loop never reports a deadlock, since the thread
-    /// holding it may still wake the loop: a thread that wakes tasks through a raw `Waker`
-    /// should hold one while it may do so.
+    /// holding it may still wake the loop. (A thread holding a task's `Waker` needs no
+    /// handle: the loop counts those too.)
     pub fn handle(&self) -> LoopHandle {
         self.core
             .schedule
@@ -380,13 +380,12 @@ impl LoopBuilder {
 
     /// What the loop does when the main future is waiting and nothing can ever wake it
     /// (no task ready, no timer, no I/O waiter, no `to_thread` work, no `ctrl_c()` future,
-    /// no `LoopHandle` alive): [`OnDeadlock::Panic`] by default, like Go's "all goroutines
-    /// are asleep"; `try_block_on` then returns `Err(Deadlock)` instead of panicking.
-    /// Before it calls it a deadlock the loop waits a grace period of real time (50 ms when
-    /// the main future waits on a `sync` primitive, 1 s when on a future it cannot name) for
-    /// threads that might hold a raw waker. [`OnDeadlock::Ignore`] keeps waiting for ever,
-    /// for programs whose threads wake tasks through raw wakers (or cross-thread channels
-    /// from other crates) without holding a `LoopHandle`.
+    /// no `LoopHandle` alive, and no waker of a waiting task held by anything but the loop's
+    /// own primitives): [`OnDeadlock::Panic`] by default, like Go's "all goroutines are
+    /// asleep"; `try_block_on` then returns `Err(Deadlock)` instead of panicking.
+    /// The check is a proof, not a timeout: a waker held by a thread, a channel or a timer
+    /// from another crate keeps it quiet however late it fires, and a true deadlock among
+    /// tinyloop's own primitives is reported at once. [`OnDeadlock::Ignore`] switches it off.
     pub fn on_deadlock(mut self, action: OnDeadlock) -> Self {
         self.config.detect_deadlocks = action == OnDeadlock::Panic;
         self

@@ -67,10 +67,11 @@ pub enum OnDeadlock {
     /// `Err(Deadlock)`. The default.
     #[default]
     Panic,
-    /// Keep waiting for ever, as if there were no check: for programs whose own threads wake
-    /// tasks through raw wakers (or through cross-thread channels from other crates, which
-    /// keep raw wakers) without holding a `LoopHandle`, possibly later than the loop's grace
-    /// period (50 ms when the main future waits on a `sync` primitive, 1 s otherwise).
+    /// Keep waiting for ever, as if there were no check. The check never mistakes a live
+    /// program for a deadlock (a waker held outside the loop keeps it quiet, see
+    /// [`LoopBuilder::on_deadlock`]); this is for programs that want a stuck loop to hang.
+    ///
+    /// [`LoopBuilder::on_deadlock`]: crate::LoopBuilder::on_deadlock
     Ignore,
 }
 

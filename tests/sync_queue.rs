@@ -1099,3 +1099,69 @@ proptest! {
         check_nothing_lost::<PriorityQueue<Item>>(maxsize, &ops)?;
     }
 }
+
+#[test]
+fn getter_task_cancelled_after_an_item_was_handed_to_it_and_another_put_keeps_both() {
+    run_virtual(async {
+        let queue = Queue::unbounded();
+        let q = queue.clone();
+        let a = spawn(async move { q.get().await.unwrap() });
+        yield_now().await;
+        queue.put(1).await.unwrap(); // handed to a...
+        queue.put(2).await.unwrap(); // ...another put follows...
+        a.cancel(); // ...and a is cancelled before it runs
+        assert!(a.await.unwrap_err().is_cancelled());
+        assert_eq!(queue.get().await, Ok(1), "1 went back to the front");
+        assert_eq!(queue.get().await, Ok(2));
+    });
+}
+
+/// Two getters wait, two items come (1 to the first getter, 2 to the second), and the first
+/// getter is dropped before it runs: the second gets 1 and 2 goes back to the front, in every
+/// queue kind, bounded or not (issue 10: nothing lost, order kept).
+macro_rules! dropped_getter_keeps_order {
+    ($name:ident, $queue:ident) => {
+        #[test]
+        fn $name() {
+            for maxsize in [0, 2, 5] {
+                let queue = $queue::new(maxsize);
+                let first = waiting(queue.get());
+                let mut second = waiting(queue.get());
+                queue.try_put(1).unwrap(); // handed to first
+                queue.try_put(2).unwrap(); // handed to second
+                drop(first); // cancelled before it ran
+                assert_eq!(second.ready(), Ok(1), "maxsize {maxsize}");
+                queue.try_put(3).unwrap();
+                assert_eq!(queue.len(), 2, "maxsize {maxsize}");
+                let rest: Vec<i32> = std::iter::from_fn(|| queue.try_get().ok()).collect();
+                match stringify!($queue) {
+                    "LifoQueue" => assert_eq!(rest, [3, 2], "maxsize {maxsize}"),
+                    _ => assert_eq!(rest, [2, 3], "maxsize {maxsize}"),
+                }
+            }
+        }
+    };
+}
+
+dropped_getter_keeps_order!(queue_dropped_getter_passes_its_item_on_in_order, Queue);
+dropped_getter_keeps_order!(lifo_dropped_getter_passes_its_item_on_in_order, LifoQueue);
+dropped_getter_keeps_order!(
+    priority_dropped_getter_passes_its_item_on_in_order,
+    PriorityQueue
+);
+
+#[test]
+fn three_getters_the_middle_one_dropped_keeps_order() {
+    let queue = Queue::unbounded();
+    let mut a = waiting(queue.get());
+    let b = waiting(queue.get());
+    let mut c = waiting(queue.get());
+    for n in 1..=3 {
+        queue.try_put(n).unwrap();
+    }
+    drop(b);
+    assert_eq!(a.ready(), Ok(1));
+    assert_eq!(c.ready(), Ok(2));
+    assert_eq!(queue.try_get(), Ok(3));
+    assert!(queue.is_empty());
+}

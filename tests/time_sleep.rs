@@ -403,3 +403,60 @@ proptest! {
         prop_assert_eq!(timer_count(&lp), 0);
     }
 }
+
+/// A task waits on a shared `Sleep`; `reset` is called by someone else.
+fn shared_sleep(d: Duration) -> Rc<RefCell<std::pin::Pin<Box<tinyloop::Sleep>>>> {
+    Rc::new(RefCell::new(Box::pin(sleep(d))))
+}
+
+fn await_shared(s: &Rc<RefCell<std::pin::Pin<Box<tinyloop::Sleep>>>>) -> impl Future<Output = ()> {
+    let s = Rc::clone(s);
+    poll_fn(move |cx| s.borrow_mut().as_mut().poll(cx))
+}
+
+#[test]
+fn sleep_reset_from_another_task_still_wakes_the_sleeper() {
+    vrun(async {
+        let start = tinyloop::now();
+        for new in [ms(50), ms(500)] {
+            // Earlier and later than the first deadline (200 ms).
+            let s = shared_sleep(ms(200));
+            let sleeper = spawn(await_shared(&s));
+            sleep(ms(10)).await; // the sleeper waits in the wheel now
+            let at = tinyloop::now();
+            s.borrow_mut().as_mut().reset(at + new);
+            sleeper.await.unwrap();
+            assert_eq!(tinyloop::now() - at, new, "woken at the new deadline");
+        }
+        assert!(since(start) >= ms(570));
+    });
+}
+
+#[test]
+fn sleep_reset_from_a_callback_still_wakes_the_sleeper() {
+    vrun(async {
+        let s = shared_sleep(ms(200));
+        let sleeper = spawn(await_shared(&s));
+        let start = tinyloop::now();
+        let s2 = Rc::clone(&s);
+        tinyloop::call_later(ms(20), move || {
+            let at = tinyloop::now() + ms(80);
+            s2.borrow_mut().as_mut().reset(at);
+        });
+        sleeper.await.unwrap();
+        assert_eq!(since(start), ms(100));
+    });
+}
+
+#[test]
+fn a_fired_sleep_reset_from_another_task_waits_again() {
+    vrun(async {
+        let s = shared_sleep(ms(10));
+        await_shared(&s).await;
+        let at = tinyloop::now();
+        s.borrow_mut().as_mut().reset(at + ms(30));
+        let sleeper = spawn(await_shared(&s));
+        sleeper.await.unwrap();
+        assert_eq!(tinyloop::now() - at, ms(30));
+    });
+}

@@ -76,6 +76,9 @@ impl<S: Source + ?Sized> Registered<S> {
         len: usize,
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let polled = self
             .reg
             .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
@@ -137,6 +140,9 @@ where
     type Output = io::Result<R>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let (io, op) = (this.io, &mut this.op);
         let ticket = Some(&mut this.ticket);

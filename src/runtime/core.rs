@@ -40,7 +40,7 @@ use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
 use super::trace::{By, Outcome, MAIN};
-use super::waker::{Remote, Shared, TaskWaker};
+use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::JoinError;
 
@@ -74,8 +74,8 @@ pub(super) const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
-    /// Wake a task (a `Sleep`); `None` until the first poll hands in a waker.
-    Wake(Option<Waker>),
+    /// Wake a task (a `Sleep`).
+    Wake(WakeRef),
     /// Queue a callback (`call_later`, `call_at`).
     Callback(Rc<Callback>),
 }
@@ -111,6 +111,18 @@ pub(crate) struct Core {
     pub(super) remote: Receiver<Remote>,
     /// The task being polled right now.
     current: Cell<Option<u64>>,
+    /// The waker of the task or main future being polled right now, moved out of its slot
+    /// for the poll (`WakeRef::of` compares against it).
+    pub(super) current_waker: Cell<*const ()>,
+    /// The key of that task (`MAIN_KEY` for the main future).
+    current_key: Cell<u64>,
+    /// The main future's waker while `block_on` runs (out of here while it is polled).
+    pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
+    /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
+    /// one waits the loop does not call it a deadlock (`runtime/deadlock.rs`).
+    pub(crate) far_timers: Cell<usize>,
+    /// This loop's tag in its thread's loop registry (`runtime/waker.rs`, `OwnKey`).
+    tag: Cell<u16>,
     pub(super) main_scheduled: Cell<bool>,
     next_number: Cell<u64>,
     turns_since_io: Cell<u32>,
@@ -119,6 +131,7 @@ pub(crate) struct Core {
     closing: Cell<bool>,
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
+    timer_buf: RefCell<Vec<WakeRef>>,
     /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe.rs`).
     pub(crate) observe: Observe,
     /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
@@ -153,7 +166,7 @@ impl Core {
         });
         let clock = Clock::new(config.virtual_time);
         let observe = Observe::new(&config, clock.now());
-        Ok(Rc::new(Core {
+        let core = Rc::new(Core {
             tasks: RefCell::new(TaskSlab::default()),
             ready: RefCell::new(VecDeque::new()),
             callbacks: RefCell::new(VecDeque::new()),
@@ -163,6 +176,11 @@ impl Core {
             shared,
             remote: rx,
             current: Cell::new(None),
+            current_waker: Cell::new(std::ptr::null()),
+            current_key: Cell::new(0),
+            main_waker: RefCell::new(None),
+            far_timers: Cell::new(0),
+            tag: Cell::new(NO_TAG),
             main_scheduled: Cell::new(false),
             next_number: Cell::new(1),
             turns_since_io: Cell::new(0),
@@ -173,7 +191,10 @@ impl Core {
             schedule: Schedule::new(config.seed),
             config,
             wake_buf: RefCell::new(Vec::new()),
-        }))
+            timer_buf: RefCell::new(Vec::new()),
+        });
+        core.tag.set(register_loop(&core));
+        Ok(core)
     }
 
     // ----- the interface the rest of the crate uses -------------------------------------
@@ -244,11 +265,11 @@ impl Core {
         let key = self.tasks.borrow_mut().insert(|key| SlotInit {
             state: State::Scheduled,
             body: Body::Future(future),
-            waker: Some(Waker::from(Arc::new(TaskWaker {
+            waker: Some(Arc::new(TaskWaker {
                 key,
                 shared: Arc::clone(shared),
                 remote_queued: AtomicBool::new(false),
-            }))),
+            })),
             meta,
         });
         self.ready.borrow_mut().push_back(key);
@@ -295,14 +316,12 @@ impl Core {
             let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
-        match &mut slot.join_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            other => {
-                let old = other.replace(cx.waker().clone());
-                drop(tasks);
-                drop(old);
-            }
-        }
+        let old = match &mut slot.join_waker {
+            Some(w) => w.update_on(self, cx.waker()),
+            none => none.replace(WakeRef::on(self, cx.waker())),
+        };
+        drop(tasks);
+        drop(old);
         Poll::Pending
     }
 
@@ -357,6 +376,84 @@ impl Core {
             .map(|slot| f(&slot.meta, slot.state, slot.polls))
     }
 
+    /// The packed key of the task (or main future) this loop is polling right now, if
+    /// `waker` is that task's waker: see [`WakeRef`].
+    #[inline]
+    pub(crate) fn own_key(&self, waker: &Waker) -> Option<OwnKey> {
+        let current = self.current_waker.get();
+        let tag = self.tag.get();
+        (!current.is_null() && std::ptr::eq(current, waker.data()) && tag != NO_TAG)
+            .then(|| OwnKey::new(tag, self.current_key.get()))
+    }
+
+    /// This loop's tag among the loops of its thread (`WakeRef`).
+    pub(crate) fn tag(&self) -> u16 {
+        self.tag.get()
+    }
+
+    /// Wakes the task an [`OwnKey`] names, if it still lives (a stale key may wake a newer
+    /// task in the same slot: a spurious wake, which futures tolerate).
+    pub(crate) fn schedule_own(&self, own: OwnKey) {
+        if own.index() == u32::MAX {
+            return self.schedule(MAIN_KEY);
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let Some((key, slot)) = tasks.slot_at_mut(own.index()) else {
+            return;
+        };
+        if (key >> 32) as u16 != own.generation16() {
+            return;
+        }
+        match slot.state {
+            State::Idle => {
+                slot.state = State::Scheduled;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+                drop(tasks);
+                self.ready.borrow_mut().push_back(key);
+            }
+            State::Running => {
+                slot.state = State::RunningWoken;
+                if let Some(t) = &self.observe.trace {
+                    t.woke(&self.clock, slot.meta.number);
+                }
+            }
+            State::Scheduled | State::RunningWoken | State::Done => {}
+        }
+    }
+
+    /// Polls with `task`'s waker (lent, not cloned) as the current one (see
+    /// [`Core::own_key`]), within a fresh cooperative budget (`runtime/coop.rs`).
+    #[inline]
+    pub(crate) fn poll_with<R>(
+        &self,
+        task: &Arc<TaskWaker>,
+        poll: impl FnOnce(&mut Context<'_>) -> R,
+    ) -> R {
+        self.current_waker.set(Arc::as_ptr(task).cast());
+        self.current_key.set(task.key);
+        let waker = futures_task::waker_ref(task);
+        super::coop::start();
+        let out = poll(&mut Context::from_waker(&waker));
+        super::coop::unlimited();
+        self.current_waker.set(std::ptr::null());
+        out
+    }
+
+    /// Installs (or, with `None`, removes) the main future's waker for `block_on`.
+    pub(crate) fn set_main_waker(&self, waker: Option<Arc<TaskWaker>>) {
+        let old = self.main_waker.replace(waker);
+        drop(old);
+    }
+
+    /// Polls the main future with its waker as the current one.
+    pub(crate) fn poll_main<R>(&self, poll: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        let main = self.main_waker.borrow();
+        let task = main.as_ref().expect("block_on installed the main waker");
+        self.poll_with(task, poll)
+    }
+
     /// The key of the task being polled, if a task (not the main future) is running.
     pub(crate) fn current_task(&self) -> Option<u64> {
         self.current.get()
@@ -374,7 +471,7 @@ impl Core {
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
         // 1. How long may the poller block? If for ever, first make sure something outside
         //    the loop can still wake it at all (`runtime/deadlock.rs`).
-        let timeout = self.poll_timeout().or_else(|| self.deadlock_grace());
+        let timeout = self.poll_timeout().or_else(|| self.deadlock_check());
 
         // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.
         let turns = self.turns_since_io.get() + 1;
@@ -498,12 +595,11 @@ impl Core {
         if next > now {
             return;
         }
-        let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
+        let mut wakers = std::mem::take(&mut *self.timer_buf.borrow_mut());
         self.timers
             .borrow_mut()
             .advance(now, |_, entry| match entry {
-                TimerEntry::Wake(Some(waker)) => wakers.push(waker),
-                TimerEntry::Wake(None) => {}
+                TimerEntry::Wake(waker) => wakers.push(waker),
                 TimerEntry::Callback(cb) => {
                     cb.timer.set(None);
                     self.push_callback(cb);
@@ -516,7 +612,7 @@ impl Core {
         for waker in wakers.drain(..) {
             waker.wake();
         }
-        *self.wake_buf.borrow_mut() = wakers;
+        *self.timer_buf.borrow_mut() = wakers;
     }
 
     /// asyncio's `Task.__step`: one poll of one task.
@@ -550,9 +646,9 @@ impl Core {
             self.trace_poll_start(t, key);
         }
         let started = self.config.debug.then(Instant::now);
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            future.as_mut().poll_task(&mut Context::from_waker(&waker))
-        }));
+        let polled = self.poll_with(&waker, |cx| {
+            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
+        });
         self.current.set(None);
         if let Some(started) = started {
             self.report_slow_poll(key, started.elapsed());

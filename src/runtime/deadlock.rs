@@ -2,63 +2,93 @@
 //! goroutines are asleep - deadlock!". (asyncio has no such check: a stuck `asyncio.run`
 //! simply hangs.)
 //!
+//! The check is a proof, not a timeout: the loop reports a deadlock only when it can show
+//! that no code will ever run on it again, and then it reports at once (no grace period).
+//! When it cannot show that, it says nothing, however long the wait.
+//!
 //! # The argument
 //!
 //! `run_once` asks the poller to block *with no timeout* only when `poll_timeout` found
-//! nothing ready, nothing in the cross-thread channel and no timer armed. From that moment,
-//! nothing inside the loop will ever run again by itself; only something outside can still
-//! wake a task or the main future:
+//! nothing ready, nothing in the cross-thread channel and no timer armed. From then on,
+//! nothing inside the loop runs by itself. Code can only run again if some task (or the main
+//! future) is scheduled, and the only ways to schedule one are:
 //!
-//! | what could still wake the loop      | how the loop knows about it                    |
-//! |-------------------------------------|------------------------------------------------|
-//! | a socket a task waits on            | `Reactor::has_waiters`                         |
-//! | a `to_thread` call in flight        | `Shared::thread_work`                          |
-//! | a thread holding a `LoopHandle`     | `Shared::handles` (clones and drops count)     |
-//! | a `ctrl_c()` future                 | the signal state's waiter count                |
-//! | a thread holding a raw `Waker`      | it cannot: a `Waker` is an opaque `Arc`        |
+//! | what could still schedule a task    | how the loop knows about it                      |
+//! |-------------------------------------|--------------------------------------------------|
+//! | a timer, however far away           | the wheel, and `far_timers` for decades-away ones |
+//! | a socket a task waits on            | `Reactor::has_waiters`                           |
+//! | a `to_thread` call in flight        | `Shared::thread_work`                            |
+//! | a thread holding a `LoopHandle`     | `Shared::handles` (clones and drops count)       |
+//! | a `ctrl_c()` future                 | the signal state's waiter count                  |
+//! | a wake already sent from a thread   | the cross-thread channel is not empty            |
+//! | anyone holding a task's `Waker`     | the strong count of the task's `TaskWaker` `Arc` |
+//! | code running on the loop            | impossible: nothing is ready                     |
 //!
-//! If one of the countable sources exists, the loop blocks as usual. If none does, only the
-//! last row could still help, so the loop gives it a **grace period**: it blocks in the poller
-//! for a while of real time (not virtual: under virtual time nothing is armed, so there is
-//! nothing to jump to either). If nothing at all arrived by then (no I/O, no message from
-//! another thread), the main future can never be woken: the loop stops and `block_on`
-//! panics (or `try_block_on` returns `Err(Deadlock)`) with a report that names what the main
-//! future waits on, follows the chain of tasks awaiting tasks, and includes the task dump.
+//! The last-but-one row is the heart of it. Each task (and the main future) has exactly one
+//! `Arc<TaskWaker>`, and the loop holds exactly one strong reference to it: in the task's
+//! slot (the main future's: in `Core::main_waker`). The loop polls through
+//! `futures_task::waker_ref`, which lends that `Arc` as a `Waker` without cloning it. Every
+//! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
+//! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
+//! reference. The loop's *own* waits never take one: the timer wheel, the waiter lists of
+//! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter and a far `Sleep` keep
+//! the task's *key*
+//! ([`WakeRef::Own`](super::waker::WakeRef), packed with a tag naming the loop) whenever the
+//! waker they are handed is the waker of the task the loop is polling right now, which they
+//! find out by comparing the waker's data pointer with that task's `Arc` (`Core::own_key`).
+//! A key can only wake the task when code on this loop's thread fires the structure holding
+//! it (a timer firing, an `Event::set`, a task finishing; all these structures are `!Send`),
+//! and such code cannot run unless something was scheduled
+//! first. So: if every unfinished task's `Arc` has a strong count of one and no other row
+//! applies, no code anywhere can ever schedule anything on this loop, and the main future
+//! will never be polled again. That is a deadlock, reported at once.
 //!
-//! How long to wait depends on what the main future waits on. Following its chain (main
-//! awaits task 2, which awaits task 5, which waits on `Event::wait`): when it ends at one of
-//! the single-threaded `sync` primitives, only code on this loop could end the wait, so
-//! [`GRACE`] (50 ms) is plenty. When it ends at a future the loop cannot name (a channel
-//! from another crate, a hand-written future), a thread may hold its waker, so the loop
-//! waits [`LONG_GRACE`] (1 s): long enough for a thread that was merely not scheduled on a
-//! busy machine.
+//! Races with other threads: a thread wakes through its `Waker` clone. `TaskWaker` sends a
+//! clone of its `Arc` down the channel *before* the thread's own clone can be dropped, so at
+//! every instant either the count is above one or the message is in the channel. The check
+//! reads the counts, then issues an `Acquire` fence (which synchronises with the `Release`
+//! decrement of a dropped `Arc`), then looks at the channel, so it sees one or the other.
+//! The deadlock is confirmed once more before it is reported (`take_stop`).
 //!
-//! # False alarms and misses
+//! When the proof fails only because of a count (a `Waker` clone or a `LoopHandle` exists),
+//! the holder may drop it without ever waking the loop. The loop then blocks for at most
+//! [`RECHECK`] at a time and looks again, so a program whose last outside holder went away
+//! is still caught.
 //!
-//! * A thread that holds a raw waker (directly, or inside a cross-thread channel that is not
-//!   tinyloop's) and wakes the loop later than the grace period would be reported wrongly.
-//!   Such a thread should hold a `LoopHandle` while it may wake the loop (then the loop
-//!   never calls it a deadlock), or the loop can be built with
-//!   `on_deadlock(OnDeadlock::Ignore)`. The report says so.
-//! * A `LoopHandle` kept alive anywhere (even inside the main future) or an armed timer that
-//!   never matters (a `sleep(Duration::MAX)`) keeps the loop from calling it a deadlock: the
-//!   check is conservative and only speaks when it is sure.
+//! # Misses (never false alarms)
+//!
+//! The check errs towards silence. It does not report:
+//!
+//! * a task waiting through `gather`, `try_gather`, `wait`, `wait_timeout` or `as_completed`
+//!   (their child wakers hold clones of the parent's waker; `select` and `timeout` poll with
+//!   the task's own waker and are seen through), or through any combinator or
+//!   future from another crate that clones the waker (`FuturesUnordered`, a hand-written
+//!   future keeping a `Waker` in an `Rc`): the loop cannot tell such a clone from one held by
+//!   another thread;
+//! * a loop with a `LoopHandle` alive, a far `sleep(Duration::MAX)` pending, or a task
+//!   waiting on a socket, even if no one will ever use them.
+//!
+//! A waker built by hand from our `TaskWaker` pointer with another vtable would need
+//! `unsafe` code in the user's program; we do not guard against it.
 //!
 //! # Cost
 //!
-//! Nothing on any hot path: the check runs only when the loop is about to sleep for ever.
+//! Nothing on any hot path: the check runs only when the loop is about to sleep for ever;
+//! it walks the task slab once (O(tasks)), and only after the cheap counters said nothing
+//! else can wake the loop. The key holds are smaller than the `Waker` clones they replace, and
+//! cost no atomic operations.
 
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::core::Core;
 use super::observe::{Stop, Waiting};
+use super::tasks::State;
 
-/// How long the loop waits before calling it a deadlock when the main future's wait ends at
-/// a primitive only this loop can signal.
-pub(crate) const GRACE: Duration = Duration::from_millis(50);
-/// ... and when it ends at a future the loop cannot name, which a thread might wake.
-pub(crate) const LONG_GRACE: Duration = Duration::from_secs(1);
+/// How long the loop blocks before it looks again, when only a reference count (a waker
+/// clone, a `LoopHandle`) keeps it from calling the program deadlocked.
+pub(crate) const RECHECK: Duration = Duration::from_secs(1);
 
 /// Why `block_on` stopped before its future finished.
 #[derive(Debug)]
@@ -69,70 +99,72 @@ pub(crate) enum Stopped {
     Interrupted,
 }
 
+/// What the check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Something the loop tracks will wake it (a timer, I/O, a thread, a signal).
+    Alive,
+    /// Only a count keeps it alive: someone outside holds a waker or a `LoopHandle`.
+    Held,
+    /// Nothing can ever run again.
+    Stuck,
+}
+
 impl Core {
-    /// Called by `run_once` when the poller would block with no timeout. Returns `None` (do
-    /// block for ever) when something outside the loop can still wake it; otherwise waits out
-    /// the grace period itself, marks a deadlock if nothing came, and lets the turn go on.
-    pub(super) fn deadlock_grace(&self) -> Option<Duration> {
-        if !self.config.detect_deadlocks || self.outside_can_wake() {
+    /// Called by `run_once` when the poller would block with no timeout: `None` to block for
+    /// ever, [`RECHECK`] to look again later, or zero after marking a deadlock.
+    pub(super) fn deadlock_check(&self) -> Option<Duration> {
+        if !self.config.detect_deadlocks {
             return None;
         }
-        let grace = self.grace();
-        let until = Instant::now() + grace;
-        loop {
-            // The poller may return early with nothing new: a stale wake-up of the
-            // cross-thread waker, or a signal. Only the whole grace period counts.
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.observe.stop.get() != Stop::No || !self.nothing_can_wake() {
-                break;
-            }
-            self.poll_io(Some(left));
-        }
-        if self.observe.stop.get() == Stop::No && self.nothing_can_wake() {
-            self.observe.stop.set(Stop::Deadlock {
-                main_polls: self.main_polls(),
-            });
-            self.observe.grace.set(grace);
-        }
-        Some(Duration::ZERO)
-    }
-
-    /// [`GRACE`] when the main future's chain of waits ends at a loop-local primitive,
-    /// [`LONG_GRACE`] otherwise.
-    fn grace(&self) -> Duration {
-        let mut wait = self.main_wait();
-        let mut steps = 0;
-        loop {
-            match wait {
-                Some(Waiting::Prim(p, _)) if p.is_loop_local() => return GRACE,
-                Some(Waiting::Task(index)) if steps < 64 => {
-                    let Some(key) = self.awaited_key(index) else {
-                        return LONG_GRACE;
-                    };
-                    wait = self.wait_of(key);
-                    steps += 1;
-                }
-                _ => return LONG_GRACE,
+        match self.verdict() {
+            Verdict::Alive => None,
+            Verdict::Held => Some(RECHECK),
+            Verdict::Stuck => {
+                self.observe.stop.set(Stop::Deadlock {
+                    main_polls: self.main_polls(),
+                });
+                Some(Duration::ZERO)
             }
         }
     }
 
-    /// Whether anything the loop can count may still wake it from outside its turn.
-    fn outside_can_wake(&self) -> bool {
-        self.shared
-            .thread_work
-            .load(std::sync::atomic::Ordering::Acquire)
-            > 0
-            || self.shared.handles.load(Ordering::Acquire) > 0
+    fn verdict(&self) -> Verdict {
+        if !self.ready.borrow().is_empty()
+            || self.timers.borrow().next_expiration().is_some()
+            || self.far_timers.get() > 0
+            || self.shared.thread_work.load(Ordering::Acquire) > 0
             || self.reactor.borrow().has_waiters()
             || self.signal_waiters() > 0
+        {
+            return Verdict::Alive;
+        }
+        if self.shared.handles.load(Ordering::Acquire) > 0 || self.waker_held_outside() {
+            return Verdict::Held;
+        }
+        // Pairs with the `Release` decrement of a dropped `Arc`: a thread that sent its wake
+        // and then dropped its waker has its message visible in the channel now.
+        fence(Ordering::Acquire);
+        if !self.remote.is_empty() {
+            return Verdict::Alive;
+        }
+        Verdict::Stuck
     }
 
-    fn nothing_can_wake(&self) -> bool {
-        self.ready.borrow().is_empty()
-            && self.remote.is_empty()
-            && self.timers.borrow().next_expiration().is_none()
-            && !self.outside_can_wake()
+    /// Whether any unfinished task's (or the main future's) waker has a strong reference
+    /// besides the loop's own one. A task not idle counts as held (it is about to run).
+    fn waker_held_outside(&self) -> bool {
+        let held = |w: &Arc<_>| Arc::strong_count(w) > 1;
+        if self.main_waker.borrow().as_ref().is_none_or(held) {
+            return true;
+        }
+        let tasks = self.tasks.borrow();
+        let held = tasks.iter().any(|(_, slot)| match slot.state {
+            State::Done => false,
+            State::Idle => slot.waker.as_ref().is_none_or(held),
+            State::Scheduled | State::Running | State::RunningWoken => true,
+        });
+        held
     }
 
     /// After each turn `block_on` asks whether to stop: one load and a branch.
@@ -141,34 +173,33 @@ impl Core {
         self.observe.stop.get() != Stop::No
     }
 
-    /// Why to stop, once `should_stop` said so. A deadlock marked by the grace period is
-    /// confirmed once more (the main future has not run since, and still nothing can wake
-    /// the loop) before it is reported.
+    /// Why to stop, once `should_stop` said so. A deadlock is confirmed once more (the main
+    /// future has not run since, and still nothing can wake the loop) before it is reported.
     #[cold]
     pub(crate) fn take_stop(&self) -> Option<Stopped> {
         match self.observe.stop.replace(Stop::No) {
             Stop::No => None,
             Stop::Interrupted => Some(Stopped::Interrupted),
             Stop::Deadlock { main_polls } => (main_polls == self.main_polls()
-                && self.nothing_can_wake())
-            .then(|| Stopped::Deadlock(self.deadlock_report(self.observe.grace.get()))),
+                && self.verdict() == Verdict::Stuck)
+                .then(|| Stopped::Deadlock(self.deadlock_report())),
         }
     }
 
-    fn deadlock_report(&self, grace: Duration) -> String {
+    fn deadlock_report(&self) -> String {
         format!(
             "deadlock: the main future is waiting and nothing can ever wake it.\n\
              No task is ready, no timer is armed, no task waits on I/O, no `to_thread` call is \
-             in flight, no `ctrl_c()` is waiting and no `LoopHandle` is alive outside the loop \
+             in flight, no `ctrl_c()` is waiting, no `LoopHandle` is alive outside the loop, \
+             and no waker of a waiting task is held by anything but the loop itself \
              (Go would say: all goroutines are asleep).\n\
              {}.\n\n\
              {}\n\
              Something the waiting tasks need can never happen: an Event nobody will set, a \
              Queue nobody will feed, a Lock nobody will release, or tasks awaiting each other. \
-             If a thread you started wakes the loop through a raw Waker (or a cross-thread \
-             channel from another crate), keep a LoopHandle alive in that thread while it may \
-             do so (the loop waited {grace:?} for such threads), or build the loop with \
-             `.on_deadlock(OnDeadlock::Ignore)`.",
+             (The loop only says this when it can prove it: a waker held by a thread, a \
+             channel or a timer from another crate keeps it quiet. To switch the check off, \
+             build the loop with `.on_deadlock(OnDeadlock::Ignore)`.)",
             capitalise(&self.wait_chain()),
             self.dump()
         )

@@ -24,6 +24,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod context;
+pub(crate) mod coop;
 pub(crate) mod core;
 pub(crate) mod deadlock;
 pub(crate) mod dump;

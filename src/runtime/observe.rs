@@ -132,22 +132,6 @@ impl Prim {
         }
     }
 
-    /// Whether only code on the loop's own thread can end this wait (the single-threaded
-    /// primitives of `sync`), rather than I/O, a thread or a signal.
-    pub(crate) fn is_loop_local(self) -> bool {
-        matches!(
-            self,
-            Prim::QueueGet
-                | Prim::QueuePut
-                | Prim::QueueJoin
-                | Prim::LockLock
-                | Prim::SemaphoreAcquire
-                | Prim::EventWait
-                | Prim::ConditionWait
-                | Prim::BarrierWait
-        )
-    }
-
     fn code(self) -> u8 {
         PRIM + self as u8
     }
@@ -239,7 +223,7 @@ impl Note {
 pub(crate) enum Stop {
     /// Carry on.
     No,
-    /// The grace turn found nothing that can ever wake the loop (`runtime/deadlock.rs`).
+    /// The check proved that nothing can ever wake the loop (`runtime/deadlock.rs`).
     Deadlock { main_polls: u32 },
     /// Ctrl-C under `run`: cancel the main future (`crate::signal`).
     Interrupted,
@@ -265,8 +249,6 @@ pub(crate) struct Observe {
     watching: bool,
     main: MainWatch,
     pub(crate) stop: Cell<Stop>,
-    /// The grace period the latest deadlock check waited (for its report).
-    pub(crate) grace: Cell<Duration>,
 }
 
 impl Observe {
@@ -281,7 +263,6 @@ impl Observe {
                 note: Cell::new(Note::default()),
             },
             stop: Cell::new(Stop::No),
-            grace: Cell::new(Duration::ZERO),
         }
     }
 }
@@ -304,6 +285,10 @@ impl Drop for MainGuard<'_> {
         let main = &self.core.observe.main;
         main.at.set(None);
         main.polling.set(false);
+        // Even after a panic in the main future's poll: no stale waker stays current.
+        self.core.current_waker.set(std::ptr::null());
+        self.core.set_main_waker(None);
+        super::coop::unlimited();
     }
 }
 

@@ -14,7 +14,10 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::waker::{TaskWaker, WakeRef};
 
 use crate::task::JoinError;
 
@@ -154,8 +157,12 @@ pub(crate) struct Slot {
     pub(crate) wait_kind: u8,
     pub(crate) wait_arg: u32,
     pub(crate) body: Body,
-    pub(crate) waker: Option<Waker>,
-    pub(crate) join_waker: Option<Waker>,
+    /// The task's one waker (out of the slot while the task is polled). The loop polls
+    /// through `futures_task::waker_ref`, so this is the only strong reference the loop holds
+    /// (`runtime/deadlock.rs`).
+    pub(crate) waker: Option<Arc<TaskWaker>>,
+    /// Who awaits this task's result (`Task<T>`'s poll).
+    pub(crate) join_waker: Option<WakeRef>,
     pub(crate) meta: Meta,
 }
 
@@ -251,6 +258,14 @@ impl TaskSlab {
         }
     }
 
+    /// The task in slot `index`, with its key, if one lives there.
+    pub(crate) fn slot_at_mut(&mut self, index: u32) -> Option<(u64, &mut Slot)> {
+        match self.slots.get_mut(index as usize) {
+            Some(Entry::Occupied(slot)) => Some((key_of(index, slot.generation), slot)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, key: u64) -> Option<&mut Slot> {
         let (index, generation) = split(key);
         match self.slots.get_mut(index) {
@@ -294,7 +309,7 @@ impl TaskSlab {
 pub(crate) struct SlotInit {
     pub(crate) state: State,
     pub(crate) body: Body,
-    pub(crate) waker: Option<Waker>,
+    pub(crate) waker: Option<Arc<TaskWaker>>,
     pub(crate) meta: Meta,
 }
 

@@ -18,14 +18,18 @@
 //! Either way the task is queued at most once: the task slab remembers whether a task is
 //! already scheduled. Waking a finished task, or waking after the loop is gone, does nothing.
 
+use std::cell::RefCell;
 use std::panic::Location;
+use std::rc::{self, Rc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::Wake;
+use std::task::Waker;
 
 use crossbeam_channel::Sender;
+use futures_task::ArcWake;
 
 use super::context;
+use super::core::Core;
 
 /// The half of a loop that other threads may touch.
 #[derive(Debug)]
@@ -96,12 +100,14 @@ pub(crate) struct TaskWaker {
     pub(crate) remote_queued: AtomicBool,
 }
 
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+impl ArcWake for TaskWaker {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.wake_task();
     }
+}
 
-    fn wake_by_ref(self: &Arc<Self>) {
+impl TaskWaker {
+    fn wake_task(self: &Arc<Self>) {
         let on_own_loop = context::try_with_core(|core| {
             let mine = Arc::ptr_eq(&core.shared, &self.shared);
             if mine {
@@ -116,5 +122,208 @@ impl Wake for TaskWaker {
             // An error means the loop is gone: waking it is then a harmless no-op.
             let _ = self.shared.send(Remote::Wake(Arc::clone(self)));
         }
+    }
+
+    /// The `Waker` of this task. Each call clones the `Arc`: the loop itself polls through
+    /// `futures_task::waker_ref`, which does not.
+    #[allow(dead_code)]
+    pub(crate) fn waker(self: &Arc<Self>) -> Waker {
+        futures_task::waker(Arc::clone(self))
+    }
+}
+
+/// How the loop's own structures hold on to a waiting task: the timer wheel, the waiter
+/// lists of `sync`, a task's join waiter, a far `Sleep`.
+///
+/// When the waker handed in is the waker of the task (or main future) being polled right
+/// now on this thread's loop, the structure keeps the task's *key* (packed with a tag naming
+/// the loop, [`OwnKey`]) instead of a `Waker` clone. A key is no reference at all, so the
+/// strong count of a task's `Arc<TaskWaker>` counts exactly the holders that are *not* the
+/// loop's own structures (plus the loop's one reference in the task's slot). That is what lets
+/// the deadlock check prove that nobody outside can wake a task (`runtime/deadlock.rs`). It
+/// is also cheaper (no atomic reference counting on the way in or out) and smaller (8 bytes,
+/// where a `Waker` is 16).
+///
+/// Any other waker (a `gather` child's, a waker from another crate or another loop) is kept
+/// as a `Waker` clone, as before.
+///
+/// Only structures that the loop's thread alone can fire may hold a `WakeRef::Own`: a
+/// structure reachable from another thread would hide a holder from the count. All of them
+/// are `!Send`.
+pub(crate) enum WakeRef {
+    Own(OwnKey),
+    Other(Waker),
+}
+
+/// A task key packed with its loop: slab index (32 bits), the low 16 bits of the slot's
+/// generation, and the loop's tag in this thread's loop registry (16 bits). A stale key
+/// (the slot reused 65 536 times over, or the loop dropped and its tag reused) can only cause
+/// a spurious wake, which every future tolerates; it never takes a wake from anyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OwnKey(u64);
+
+/// The tag of a loop that could not get one (65 536 live loops on one thread): it never hands
+/// out `Own` keys.
+pub(crate) const NO_TAG: u16 = u16::MAX;
+
+impl OwnKey {
+    pub(crate) fn new(tag: u16, key: u64) -> OwnKey {
+        let index = key & 0xffff_ffff;
+        let generation = (key >> 32) & 0xffff;
+        OwnKey(index | (generation << 32) | (u64::from(tag) << 48))
+    }
+
+    pub(crate) fn tag(self) -> u16 {
+        (self.0 >> 48) as u16
+    }
+
+    pub(crate) fn index(self) -> u32 {
+        self.0 as u32
+    }
+
+    pub(crate) fn generation16(self) -> u16 {
+        (self.0 >> 32) as u16
+    }
+}
+
+thread_local! {
+    /// This thread's loops, by tag (a `Loop` never leaves the thread that built it). A wake
+    /// fired while another loop runs (a primitive shared by two loops used one after the
+    /// other) finds its own loop here.
+    static LOOPS: RefCell<Vec<rc::Weak<Core>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives a new loop its tag on this thread: a free place in the registry, or [`NO_TAG`].
+pub(crate) fn register_loop(core: &Rc<Core>) -> u16 {
+    LOOPS
+        .try_with(|loops| {
+            let mut loops = loops.borrow_mut();
+            let weak = Rc::downgrade(core);
+            if let Some(free) = loops.iter().position(|w| w.strong_count() == 0) {
+                loops[free] = weak;
+                return free as u16;
+            }
+            if loops.len() >= usize::from(NO_TAG) {
+                return NO_TAG;
+            }
+            loops.push(weak);
+            (loops.len() - 1) as u16
+        })
+        .unwrap_or(NO_TAG)
+}
+
+fn wake_own(own: OwnKey) {
+    let done = context::try_with_core(|core| {
+        let mine = core.tag() == own.tag();
+        if mine {
+            core.schedule_own(own);
+        }
+        mine
+    });
+    if done == Some(true) {
+        return;
+    }
+    // Another loop (or none) is running: find ours.
+    let owner = LOOPS
+        .try_with(|loops| loops.borrow().get(usize::from(own.tag()))?.upgrade())
+        .ok()
+        .flatten();
+    if let Some(core) = owner {
+        core.schedule_own(own);
+    }
+}
+
+impl std::fmt::Debug for WakeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WakeRef::Own(_) => f.write_str("WakeRef::Own"),
+            WakeRef::Other(_) => f.write_str("WakeRef::Other"),
+        }
+    }
+}
+
+impl WakeRef {
+    /// How to hold `waker`, judged against the loop running on this thread.
+    #[inline]
+    pub(crate) fn of(waker: &Waker) -> WakeRef {
+        match context::try_with_core(|core| core.own_key(waker)).flatten() {
+            Some(own) => WakeRef::Own(own),
+            None => WakeRef::Other(waker.clone()),
+        }
+    }
+
+    /// [`WakeRef::of`], judged against `core` (for callers that hold their loop already).
+    pub(crate) fn on(core: &Core, waker: &Waker) -> WakeRef {
+        match core.own_key(waker) {
+            Some(own) => WakeRef::Own(own),
+            None => WakeRef::Other(waker.clone()),
+        }
+    }
+
+    /// Replaces `self` with a hold on `waker` unless it already wakes the same task; returns
+    /// the old one, to be dropped after the caller's borrow ends.
+    pub(crate) fn update(&mut self, waker: &Waker) -> Option<WakeRef> {
+        if matches!(self, WakeRef::Other(w) if w.will_wake(waker)) {
+            return None;
+        }
+        let new = WakeRef::of(waker);
+        self.replace_with(new, waker)
+    }
+
+    /// [`WakeRef::update`], judged against `core`.
+    pub(crate) fn update_on(&mut self, core: &Core, waker: &Waker) -> Option<WakeRef> {
+        if matches!(self, WakeRef::Other(w) if w.will_wake(waker)) {
+            return None;
+        }
+        let new = WakeRef::on(core, waker);
+        self.replace_with(new, waker)
+    }
+
+    fn replace_with(&mut self, new: WakeRef, waker: &Waker) -> Option<WakeRef> {
+        let same = match (&*self, &new) {
+            (WakeRef::Own(a), WakeRef::Own(b)) => a == b,
+            (WakeRef::Other(a), WakeRef::Other(_)) => a.will_wake(waker),
+            _ => false,
+        };
+        if same {
+            None
+        } else {
+            Some(std::mem::replace(self, new))
+        }
+    }
+
+    #[inline]
+    pub(crate) fn wake(self) {
+        match self {
+            WakeRef::Own(own) => wake_own(own),
+            WakeRef::Other(w) => w.wake(),
+        }
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn wake_by_ref(&self) {
+        match self {
+            WakeRef::Own(own) => wake_own(*own),
+            WakeRef::Other(w) => w.wake_by_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_ref_is_no_bigger_than_a_waker() {
+        assert_eq!(std::mem::size_of::<WakeRef>(), std::mem::size_of::<Waker>());
+    }
+
+    #[test]
+    fn own_keys_pack_index_generation_and_tag() {
+        let key = (7u64 << 32) | 42;
+        let own = OwnKey::new(3, key);
+        assert_eq!((own.tag(), own.index(), own.generation16()), (3, 42, 7));
+        let main = OwnKey::new(1, u64::MAX);
+        assert_eq!(main.index(), u32::MAX);
     }
 }

@@ -12,12 +12,13 @@
 //! they cause are not provided: dropping a waiting future already undoes its arrival.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::waiters::{Polled, WaitKey, WaitList};
 
@@ -142,18 +143,21 @@ impl Future for BarrierWait<'_> {
     type Output = BarrierWaitResult;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut state = this.state.borrow_mut();
         let Some(key) = this.key.take() else {
             if state.arrived.len() + 1 < state.parties {
-                this.key = Some(state.arrived.push_back(cx.waker().clone()));
+                this.key = Some(state.arrived.push_back(cx.waker()));
                 note_wait(WaitOn::Prim(Prim::BarrierWait));
                 return Poll::Pending;
             }
             // The last arrival: release the round.
             let wakers = state.arrived.grant_all(|| ());
             drop(state);
-            wakers.into_iter().for_each(Waker::wake);
+            wakers.into_iter().for_each(WakeRef::wake);
             return Poll::Ready(BarrierWaitResult { leader: true });
         };
         match state.arrived.poll(key, cx.waker()) {

@@ -18,6 +18,7 @@
 //! the lock future hands the lock on too, so the lock is never leaked.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -119,7 +120,7 @@ impl Condition {
     #[doc(alias = "asyncio.Condition.notify")]
     pub fn notify(&self, n: usize) {
         let wakers = self.waiters.borrow_mut().grant_first(n, || ());
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(WakeRef::wake);
     }
 
     /// Wakes the longest-waiting task, if any. asyncio: `cond.notify()`.
@@ -132,7 +133,7 @@ impl Condition {
     #[doc(alias = "asyncio.Condition.notify_all")]
     pub fn notify_all(&self) {
         let wakers = self.waiters.borrow_mut().grant_all(|| ());
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(WakeRef::wake);
     }
 }
 
@@ -167,7 +168,7 @@ enum Step {
 
 impl Waiter<'_> {
     fn queue(&mut self, waker: &Waker) {
-        self.step = Step::Queued(self.waiters.borrow_mut().push_back(waker.clone()));
+        self.step = Step::Queued(self.waiters.borrow_mut().push_back(waker));
     }
 }
 
@@ -175,6 +176,9 @@ impl Future for Waiter<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let Step::Queued(key) = std::mem::replace(&mut this.step, Step::Done) else {
             unreachable!("Condition::wait polls its waiter only while queued");

@@ -7,12 +7,13 @@
 //! woken anyway.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::waiters::{Polled, WaitKey, WaitList};
 
@@ -65,7 +66,7 @@ impl Event {
             state.set = true;
             state.waiters.grant_all(|| ())
         };
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(WakeRef::wake);
     }
 
     /// Clears the flag, so later `wait`s block again. Tasks already woken by `set` still
@@ -112,13 +113,16 @@ impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut state = this.state.borrow_mut();
         let Some(key) = this.key.take() else {
             if state.set {
                 return Poll::Ready(());
             }
-            this.key = Some(state.waiters.push_back(cx.waker().clone()));
+            this.key = Some(state.waiters.push_back(cx.waker()));
             note_wait(WaitOn::Prim(Prim::EventWait));
             return Poll::Pending;
         };

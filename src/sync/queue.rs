@@ -42,6 +42,7 @@
 //! getter stay with it.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -50,7 +51,7 @@ use std::future::Future;
 use std::iter;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::event::Event;
 use super::waiters::{Polled, Removed, WaitKey, WaitList};
@@ -117,6 +118,11 @@ pub(crate) struct Core<T, S> {
     maxsize: usize,
     /// Items given to a waiting getter that has not run yet.
     handed: usize,
+    /// The sequence number of the next item handed to a getter. Each handed item carries
+    /// its number: when a getter holding one is dropped, its item passes to the getter
+    /// handed the next one, and so on, and the last one displaced goes back to the front of
+    /// the store, so that cancellation never changes the order in which items come out.
+    handed_seq: u64,
     /// Putters promised a place that have not run yet.
     admitted: usize,
     unfinished: usize,
@@ -128,7 +134,8 @@ pub(crate) struct Core<T, S> {
 }
 
 enum GetGrant<T> {
-    Item(T),
+    /// An item, and its number in the order items were handed to getters.
+    Item(T, u64),
     ShutDown,
 }
 
@@ -146,6 +153,7 @@ impl<T, S: Store<T>> Core<T, S> {
             items: S::default(),
             maxsize,
             handed: 0,
+            handed_seq: 0,
             admitted: 0,
             unfinished: 0,
             finished,
@@ -165,7 +173,8 @@ impl<T, S: Store<T>> Core<T, S> {
 
     /// asyncio's `put_nowait`: to the longest-waiting getter if there is one (returning its
     /// waker), else into the store.
-    fn try_put(&mut self, item: T) -> Result<Option<Waker>, TryPutError<T>> {
+    #[inline]
+    fn try_put(&mut self, item: T) -> Result<Option<WakeRef>, TryPutError<T>> {
         if self.shut_down {
             return Err(TryPutError::ShutDown(item));
         }
@@ -176,7 +185,8 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// [`try_put`](Core::try_put) once the item is known to fit.
-    fn put_now(&mut self, item: T) -> Option<Waker> {
+    #[inline]
+    fn put_now(&mut self, item: T) -> Option<WakeRef> {
         if self.unfinished == 0 {
             self.finished.clear();
         }
@@ -186,12 +196,21 @@ impl<T, S: Store<T>> Core<T, S> {
             return None;
         }
         self.handed += 1;
-        self.getters.grant_front(GetGrant::Item(item)).ok()
+        self.hand_to_getter(item)
+    }
+
+    /// Gives `item` to the longest-waiting getter, which must exist.
+    #[inline]
+    fn hand_to_getter(&mut self, item: T) -> Option<WakeRef> {
+        let seq = self.handed_seq;
+        self.handed_seq += 1;
+        self.getters.grant_front(GetGrant::Item(item, seq)).ok()
     }
 
     /// asyncio's `get_nowait`. Taking an item frees a place, which may admit a putter, whose
     /// waker comes back with the item.
-    fn try_get(&mut self) -> Result<(T, Option<Waker>), TryGetError> {
+    #[inline]
+    fn try_get(&mut self) -> Result<(T, Option<WakeRef>), TryGetError> {
         match self.items.pop() {
             Some(item) => Ok((item, self.admit_putter())),
             None if self.shut_down => Err(TryGetError::ShutDown),
@@ -200,7 +219,8 @@ impl<T, S: Store<T>> Core<T, S> {
     }
 
     /// Called whenever a place frees up: keeps it for the longest-waiting putter, if any.
-    fn admit_putter(&mut self) -> Option<Waker> {
+    #[inline]
+    fn admit_putter(&mut self) -> Option<WakeRef> {
         if self.is_full() {
             return None;
         }
@@ -209,14 +229,30 @@ impl<T, S: Store<T>> Core<T, S> {
         Some(waker)
     }
 
-    /// Takes back an item handed to a getter that was dropped before it ran.
-    fn unget(&mut self, item: T) -> Option<Waker> {
+    /// Takes back an item (handed out as number `seq`) from a getter dropped before it ran.
+    /// Items handed out later move up one getter each, so each gets the item it would have
+    /// got had the dropped getter never waited; the last one left over goes to the next
+    /// waiting getter or back to the front of the store. (Cancellation is rare: the scan of
+    /// the granted getters costs nothing on the common path.)
+    fn unget(&mut self, mut item: T, seq: u64) -> Option<WakeRef> {
+        let mut later: Vec<(u64, &mut T)> = self
+            .getters
+            .granted_iter_mut()
+            .filter_map(|grant| match grant {
+                GetGrant::Item(theirs, s) if *s > seq => Some((*s, theirs)),
+                _ => None,
+            })
+            .collect();
+        later.sort_unstable_by_key(|&(s, _)| s);
+        for (_, theirs) in later {
+            std::mem::swap(theirs, &mut item);
+        }
         if self.getters.is_empty() {
             self.handed -= 1;
             self.items.push_next(item);
             return None;
         }
-        self.getters.grant_front(GetGrant::Item(item)).ok()
+        self.hand_to_getter(item)
     }
 
     /// asyncio's `task_done`. Returns the `finished` event to set (after the borrow ends:
@@ -229,7 +265,7 @@ impl<T, S: Store<T>> Core<T, S> {
     /// asyncio's `shutdown(immediate)`: marks the queue shut down and fails every blocked put
     /// and get. Immediate, it also takes out the queued items and counts them as done.
     /// Returns the items, the wakers, and the `finished` event if it is to be set.
-    fn shutdown(&mut self, immediate: bool) -> (Vec<T>, Vec<Waker>, Option<Event>) {
+    fn shutdown(&mut self, immediate: bool) -> (Vec<T>, Vec<WakeRef>, Option<Event>) {
         self.shut_down = true;
         // Getters block only on an empty queue, so they all fail.
         let mut wakers = self.getters.grant_all(|| GetGrant::ShutDown);
@@ -246,8 +282,8 @@ impl<T, S: Store<T>> Core<T, S> {
 }
 
 /// Wakes the wakers an operation collected; call it only after the borrow of the core ends.
-fn wake(wakers: impl IntoIterator<Item = Waker>) {
-    wakers.into_iter().for_each(Waker::wake);
+fn wake(wakers: impl IntoIterator<Item = WakeRef>) {
+    wakers.into_iter().for_each(WakeRef::wake);
 }
 
 /// The `get` future of all three queues.
@@ -260,6 +296,9 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
     type Output = Result<T, QueueShutDown>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut core = this.core.borrow_mut();
         let Some(key) = this.key.take() else {
@@ -271,14 +310,14 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 }
                 Err(TryGetError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                 Err(TryGetError::Empty) => {
-                    this.key = Some(core.getters.push_back(cx.waker().clone()));
+                    this.key = Some(core.getters.push_back(cx.waker()));
                     note_wait(WaitOn::Prim(Prim::QueueGet));
                     Poll::Pending
                 }
             };
         };
         match core.getters.poll(key, cx.waker()) {
-            Polled::Granted(GetGrant::Item(item)) => {
+            Polled::Granted(GetGrant::Item(item, _)) => {
                 core.handed -= 1;
                 let putter = core.admit_putter();
                 drop(core);
@@ -303,7 +342,7 @@ impl<T, S: Store<T>> Drop for Get<'_, T, S> {
         let mut core = self.core.borrow_mut();
         let (stale, next) = match core.getters.remove(key) {
             Removed::Waiting(waker) => (Some(waker), None),
-            Removed::Granted(GetGrant::Item(item)) => (None, core.unget(item)),
+            Removed::Granted(GetGrant::Item(item, seq)) => (None, core.unget(item, seq)),
             Removed::Granted(GetGrant::ShutDown) => (None, None),
         };
         drop(core);
@@ -326,6 +365,9 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
     type Output = Result<(), QueueShutDown<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut core = this.core.borrow_mut();
         let item = this
@@ -360,7 +402,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
             Err(TryPutError::ShutDown(item)) => Poll::Ready(Err(QueueShutDown(item))),
             Err(TryPutError::Full(item)) => {
                 this.item = Some(item);
-                this.key = Some(core.putters.push_back(cx.waker().clone()));
+                this.key = Some(core.putters.push_back(cx.waker()));
                 note_wait(WaitOn::Prim(Prim::QueuePut));
                 Poll::Pending
             }

@@ -17,12 +17,13 @@
 //! touches the waiter list.
 
 use crate::runtime::observe::{note_wait, Prim, WaitOn};
+use crate::runtime::waker::WakeRef;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::waiters::{Polled, Removed, WaitKey, WaitList};
 
@@ -61,7 +62,7 @@ impl SemState {
 
     /// Gives one permit back: to the longest waiter if there is one (its waker is returned, to
     /// be woken after the borrow ends), else to the pool.
-    pub(crate) fn release(&mut self) -> Option<Waker> {
+    pub(crate) fn release(&mut self) -> Option<WakeRef> {
         match self.waiters.grant_front(()) {
             Ok(waker) => Some(waker),
             Err(()) => {
@@ -107,13 +108,16 @@ impl Future for Acquire<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !crate::runtime::coop::proceed(cx) {
+            return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
+        }
         let this = self.get_mut();
         let mut state = this.state.borrow_mut();
         let Some(key) = this.key.take() else {
             if state.try_acquire() {
                 return Poll::Ready(());
             }
-            this.key = Some(state.waiters.push_back(cx.waker().clone()));
+            this.key = Some(state.waiters.push_back(cx.waker()));
             note_wait(WaitOn::Prim(this.what));
             return Poll::Pending;
         };
@@ -243,7 +247,7 @@ impl Semaphore {
             state.permits = permits;
             state.waiters.grant_first(granted, || ())
         };
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(WakeRef::wake);
     }
 }
 

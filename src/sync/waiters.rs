@@ -41,6 +41,8 @@
 use std::mem;
 use std::task::Waker;
 
+use crate::runtime::waker::WakeRef;
+
 /// Index meaning "no slot": the end of a list.
 const NIL: u32 = u32::MAX;
 
@@ -64,7 +66,9 @@ struct Slot<G> {
 }
 
 enum State<G> {
-    Waiting(Waker),
+    /// Who to wake: a task key when it is a task of the running loop (`WakeRef`), so
+    /// that a waiting task's waker is not counted as held outside the loop.
+    Waiting(WakeRef),
     Granted(G),
     Free,
 }
@@ -80,13 +84,13 @@ pub(crate) enum Polled<G> {
     Granted(G),
     /// Still waiting: the key back, and the waker it replaced, if the task's waker changed.
     /// Drop that waker only after releasing the primitive's borrow.
-    Waiting(WaitKey, Option<Waker>),
+    Waiting(WaitKey, Option<WakeRef>),
 }
 
 /// What [`WaitList::remove`] took out of a slot.
 pub(crate) enum Removed<G> {
     /// It was still waiting; here is its waker, to drop after releasing the borrow.
-    Waiting(Waker),
+    Waiting(WakeRef),
     /// It had been granted `G` but never took it: the caller must pass it on.
     Granted(G),
 }
@@ -112,9 +116,10 @@ impl<G> WaitList<G> {
     }
 
     /// Queues a new waiter at the back and returns its key.
-    pub(crate) fn push_back(&mut self, waker: Waker) -> WaitKey {
+    #[inline]
+    pub(crate) fn push_back(&mut self, waker: &Waker) -> WaitKey {
         let slot = Slot {
-            state: State::Waiting(waker),
+            state: State::Waiting(WakeRef::of(waker)),
             prev: self.tail,
             next: NIL,
         };
@@ -140,9 +145,19 @@ impl<G> WaitList<G> {
         WaitKey(index)
     }
 
+    /// Every grant given and not yet taken (in slot order, not grant order).
+    pub(crate) fn granted_iter_mut(&mut self) -> impl Iterator<Item = &mut G> {
+        self.slots
+            .iter_mut()
+            .filter_map(|slot| match &mut slot.state {
+                State::Granted(grant) => Some(grant),
+                _ => None,
+            })
+    }
+
     /// Gives `grant` to the longest-waiting future and returns its waker, to be woken once the
     /// caller's borrow is released. With nobody waiting, `grant` comes back as the error.
-    pub(crate) fn grant_front(&mut self, grant: G) -> Result<Waker, G> {
+    pub(crate) fn grant_front(&mut self, grant: G) -> Result<WakeRef, G> {
         let index = self.head;
         if index == NIL {
             return Err(grant);
@@ -156,7 +171,7 @@ impl<G> WaitList<G> {
 
     /// Grants the `n` longest-waiting futures (all of them, if fewer wait) and returns their
     /// wakers in arrival order.
-    pub(crate) fn grant_first(&mut self, n: usize, mut grant: impl FnMut() -> G) -> Vec<Waker> {
+    pub(crate) fn grant_first(&mut self, n: usize, mut grant: impl FnMut() -> G) -> Vec<WakeRef> {
         let n = n.min(self.len);
         let mut wakers = Vec::with_capacity(n);
         for _ in 0..n {
@@ -166,21 +181,18 @@ impl<G> WaitList<G> {
     }
 
     /// Grants every waiting future (`Event.set`, `notify_all`, a full barrier, shutdown).
-    pub(crate) fn grant_all(&mut self, grant: impl FnMut() -> G) -> Vec<Waker> {
+    pub(crate) fn grant_all(&mut self, grant: impl FnMut() -> G) -> Vec<WakeRef> {
         self.grant_first(usize::MAX, grant)
     }
 
     /// Checks a waiting future's slot: takes its grant if it has one, otherwise records the
     /// task's current waker.
+    #[inline]
     pub(crate) fn poll(&mut self, key: WaitKey, waker: &Waker) -> Polled<G> {
         let index = key.0;
         match &mut self.slots[index as usize].state {
             State::Waiting(current) => {
-                let stale = if current.will_wake(waker) {
-                    None
-                } else {
-                    Some(mem::replace(current, waker.clone()))
-                };
+                let stale = current.update(waker);
                 Polled::Waiting(key, stale)
             }
             State::Granted(_) => match self.free_slot(index) {
@@ -274,7 +286,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Push => {
-                        keys.push((next_id, list.push_back(waker())));
+                        keys.push((next_id, list.push_back(&waker())));
                         waiting.push_back(next_id);
                         next_id += 1;
                     }
@@ -324,7 +336,7 @@ mod tests {
     fn slots_are_reused() {
         let mut list = WaitList::<()>::new();
         for _ in 0..100 {
-            let key = list.push_back(waker());
+            let key = list.push_back(&waker());
             assert!(matches!(list.remove(key), Removed::Waiting(_)));
         }
         assert_eq!(list.slots.len(), 1);
@@ -339,7 +351,7 @@ mod tests {
             fn wake(self: Arc<Self>) {}
         }
         let mut list = WaitList::<()>::new();
-        let key = list.push_back(waker());
+        let key = list.push_back(&waker());
         let other = Waker::from(Arc::new(Flag));
         let Polled::Waiting(key, stale) = list.poll(key, &other) else {
             panic!("not granted")
@@ -348,7 +360,7 @@ mod tests {
         let Ok(woken) = list.grant_front(()) else {
             panic!("one waiter")
         };
-        assert!(woken.will_wake(&other));
+        assert!(matches!(&woken, WakeRef::Other(w) if w.will_wake(&other)));
         assert!(matches!(list.poll(key, &other), Polled::Granted(())));
     }
 }

@@ -47,9 +47,10 @@ use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 
 use crate::runtime::core::{panic_message, Core};
+use crate::runtime::waker::WakeRef;
 
 use super::{spawn, Task};
 
@@ -150,7 +151,7 @@ struct Inner<E> {
     errors: Vec<ChildError<E>>,
     /// Set by the first failure; from then on `spawn` hands out cancelled tasks.
     failed: bool,
-    join_waker: Option<Waker>,
+    join_waker: Option<WakeRef>,
 }
 
 /// What the group keeps of a child: enough to cancel it.
@@ -238,10 +239,15 @@ impl<E: 'static> TaskGroup<E> {
             if inner.live == 0 {
                 return Poll::Ready(());
             }
-            match &inner.join_waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => inner.join_waker = Some(cx.waker().clone()),
-            }
+            // A task key, not a `Waker` clone, when it is the polling task's own waker: the
+            // group is `!Send`, so only this thread can wake through it (the deadlock check
+            // counts on that, `runtime/deadlock.rs`).
+            let stale = match &mut inner.join_waker {
+                Some(w) => w.update(cx.waker()),
+                none => none.replace(WakeRef::of(cx.waker())),
+            };
+            drop(inner);
+            drop(stale);
             Poll::Pending
         })
         .await;

@@ -10,6 +10,7 @@ use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
 use crate::runtime::observe::WaitOn;
+use crate::runtime::waker::WakeRef;
 use crate::runtime::wheel::TimerKey;
 
 /// Waits for `d` to pass: asyncio's `asyncio.sleep(d)`.
@@ -72,9 +73,9 @@ pub struct Sleep {
     state: SleepState,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum SleepState {
-    /// Not polled yet.
+    /// Not polled yet (or reset before it was armed).
     New,
     /// `sleep(ZERO)`: yield once, like `asyncio.sleep(0)`, without touching the wheel.
     YieldOnce,
@@ -82,8 +83,11 @@ enum SleepState {
     Yielded,
     /// Armed in the wheel.
     Armed(TimerKey),
-    /// The deadline is decades away (a saturated duration): never armed, never fires.
-    Never,
+    /// The deadline is decades away (a saturated duration): never armed, never fires. The
+    /// waiting task is kept here, so that a `reset` to a nearer deadline can arm the timer for
+    /// it, and the loop counts it in `far_timers` so that it is never taken for a deadlock.
+    /// (Boxed: far sleeps are rare, and every `Sleep` pays for the largest state.)
+    Never(Box<WakeRef>),
     Done,
 }
 
@@ -107,18 +111,56 @@ impl Sleep {
     }
 
     /// Moves the deadline (asyncio's `Timeout.reschedule`); a fired `Sleep` becomes pending again.
+    ///
+    /// A task already waiting on this `Sleep` keeps waiting and is woken at the new deadline,
+    /// also when `reset` is called from another task or a callback.
     pub fn reset(&mut self, deadline: Instant) {
-        self.disarm();
+        let waiter = self.disarm();
         self.deadline = deadline;
         self.state = SleepState::New;
+        if let Some(waiter) = waiter {
+            self.arm(waiter);
+        }
     }
 
-    fn disarm(&mut self) {
-        if let SleepState::Armed(key) = self.state {
-            let entry = self.core.timers.borrow_mut().remove(key);
-            drop(entry);
-            self.state = SleepState::New;
+    /// Takes the timer out of the wheel (or the far count) and returns who waited on it.
+    fn disarm(&mut self) -> Option<WakeRef> {
+        match std::mem::replace(&mut self.state, SleepState::New) {
+            SleepState::Armed(key) => {
+                let entry = self.core.timers.borrow_mut().remove(key);
+                match entry {
+                    Some(TimerEntry::Wake(waiter)) => Some(waiter),
+                    Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
+                    None => None,
+                }
+            }
+            SleepState::Never(waiter) => {
+                self.core.far_timers.set(self.core.far_timers.get() - 1);
+                Some(*waiter)
+            }
+            other => {
+                self.state = other;
+                None
+            }
         }
+    }
+
+    /// Arms the timer for `waiter` at `self.deadline` and notes the wait.
+    fn arm(&mut self, waiter: WakeRef) {
+        // No clock read here: a deadline already in the past maps to a tick the wheel
+        // has passed, and the wheel fires such an entry at its next advance.
+        let tick = self.core.clock.tick_for(self.deadline);
+        if tick >= NEVER_TICK {
+            // A saturated deadline: it never fires, so nothing to arm; but it is counted.
+            self.core.far_timers.set(self.core.far_timers.get() + 1);
+            self.state = SleepState::Never(Box::new(waiter));
+            self.core.note_wait(WaitOn::Timer(u64::MAX));
+            return;
+        }
+        let entry = TimerEntry::Wake(waiter);
+        let key = self.core.timers.borrow_mut().insert(tick, entry);
+        self.state = SleepState::Armed(key);
+        self.core.note_wait(WaitOn::Timer(tick));
     }
 }
 
@@ -127,9 +169,11 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        match this.state {
+        match &mut this.state {
             SleepState::Done => Poll::Ready(()),
-            SleepState::Never => {
+            SleepState::Never(waiter) => {
+                let stale = waiter.update_on(&this.core, cx.waker());
+                drop(stale);
                 this.core.note_wait(WaitOn::Timer(u64::MAX));
                 Poll::Pending
             }
@@ -143,22 +187,12 @@ impl Future for Sleep {
                 Poll::Pending
             }
             SleepState::New => {
-                // No clock read here: a deadline already in the past maps to a tick the wheel
-                // has passed, and the wheel fires such an entry at its next advance.
-                let tick = this.core.clock.tick_for(this.deadline);
-                if tick >= NEVER_TICK {
-                    // A saturated deadline: it never fires, so nothing to arm.
-                    this.state = SleepState::Never;
-                    this.core.note_wait(WaitOn::Timer(u64::MAX));
-                    return Poll::Pending;
-                }
-                let entry = TimerEntry::Wake(Some(cx.waker().clone()));
-                let key = this.core.timers.borrow_mut().insert(tick, entry);
-                this.state = SleepState::Armed(key);
-                this.core.note_wait(WaitOn::Timer(tick));
+                let waiter = WakeRef::on(&this.core, cx.waker());
+                this.arm(waiter);
                 Poll::Pending
             }
             SleepState::Armed(key) => {
+                let key = *key;
                 let mut timers = this.core.timers.borrow_mut();
                 match timers.get_mut(key) {
                     // Fired: the wheel gave the entry up when it woke us.
@@ -167,11 +201,8 @@ impl Future for Sleep {
                         this.state = SleepState::Done;
                         Poll::Ready(())
                     }
-                    Some(TimerEntry::Wake(waker)) => {
-                        let stale = match waker {
-                            Some(w) if w.will_wake(cx.waker()) => None,
-                            _ => waker.replace(cx.waker().clone()),
-                        };
+                    Some(TimerEntry::Wake(waiter)) => {
+                        let stale = waiter.update_on(&this.core, cx.waker());
                         let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
@@ -189,7 +220,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.disarm();
+        let waiter = self.disarm();
+        drop(waiter);
     }
 }
 
