@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
 use crate::runtime::core::{Config, Core, MAIN_KEY};
-use crate::runtime::deadlock::Stopped;
+use crate::runtime::observe::deadlock::Stopped;
 use crate::runtime::schedule::seed_from_env;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};
 use crate::task::{spawn_on, Task};

@@ -44,8 +44,8 @@ use std::time::Duration;
 
 use crate::runtime::context;
 use crate::runtime::core::Core;
-use crate::runtime::dump::{fmt_duration, fmt_in_unit_with, unit_for};
-use crate::runtime::trace::{By, Event, Label, Outcome, What, CALLBACKS, MAIN};
+use crate::runtime::observe::dump::{fmt_duration, fmt_in_unit_with, unit_for};
+use crate::runtime::observe::trace::{By, Event, Label, Outcome, What, CALLBACKS, MAIN};
 
 /// Columns of the timeline's time axis unless asked otherwise.
 const DEFAULT_COLUMNS: usize = 61;

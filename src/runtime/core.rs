@@ -34,15 +34,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
+use super::join_error::JoinError;
+use super::observe::trace::{By, Outcome, MAIN};
 use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{Body, BoxFuture, Meta, SlotInit, State, TaskSlab};
-use super::trace::{By, Outcome, MAIN};
+use super::tasks::{Body, BoxedCell, Meta, SlotInit, State, TaskSlab};
 use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
-use crate::task::JoinError;
 
 /// The key of the future given to `block_on`, which is polled like a task but lives on the
 /// caller's stack rather than in the slab.
@@ -203,9 +203,7 @@ impl Core {
     pub(crate) fn schedule(&self, key: u64) {
         if key == MAIN_KEY {
             if !self.main_scheduled.replace(true) {
-                if let Some(t) = &self.observe.trace {
-                    t.woke(&self.clock, MAIN);
-                }
+                self.observe.woke(&self.clock, MAIN);
                 self.ready.borrow_mut().push_back(MAIN_KEY);
             }
             return;
@@ -217,17 +215,13 @@ impl Core {
         match slot.state {
             State::Idle => {
                 slot.state = State::Scheduled;
-                if let Some(t) = &self.observe.trace {
-                    t.woke(&self.clock, slot.meta.number);
-                }
+                self.observe.woke(&self.clock, slot.meta.number);
                 drop(tasks);
                 self.ready.borrow_mut().push_back(key);
             }
             State::Running => {
                 slot.state = State::RunningWoken;
-                if let Some(t) = &self.observe.trace {
-                    t.woke(&self.clock, slot.meta.number);
-                }
+                self.observe.woke(&self.clock, slot.meta.number);
             }
             State::Scheduled | State::RunningWoken | State::Done => {}
         }
@@ -236,15 +230,14 @@ impl Core {
     /// Adds a task (asyncio's `create_task`). It first runs on a later turn, in FIFO order.
     pub(crate) fn spawn(
         &self,
-        future: BoxFuture,
+        future: BoxedCell,
         name: Option<Box<str>>,
         spawned_at: &'static Location<'static>,
     ) -> u64 {
         let number = self.next_number.get();
         self.next_number.set(number + 1);
-        if let Some(t) = &self.observe.trace {
-            t.spawned(&self.clock, number, name.as_deref(), spawned_at);
-        }
+        self.observe
+            .spawned(&self.clock, number, name.as_deref(), spawned_at);
         let meta = Meta {
             number,
             name: name.map(|n| Box::new(n.into_string())),
@@ -287,9 +280,7 @@ impl Core {
             return false;
         }
         slot.cancel_requested = true;
-        if let Some(t) = &self.observe.trace {
-            t.cancelled(&self.clock, slot.meta.number);
-        }
+        self.observe.cancelled(&self.clock, slot.meta.number);
         drop(tasks);
         self.schedule(key);
         true
@@ -307,7 +298,7 @@ impl Core {
         &self,
         key: u64,
         cx: &mut Context<'_>,
-    ) -> Poll<Result<BoxFuture, JoinError>> {
+    ) -> Poll<Result<BoxedCell, JoinError>> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return Poll::Ready(Err(JoinError::Cancelled));
@@ -326,7 +317,6 @@ impl Core {
     }
 
     /// Runs `f` on a finished task's result without taking it (for `wait`).
-    #[allow(dead_code)] // until `wait` lands
     pub(crate) fn with_result<R>(
         &self,
         key: u64,
@@ -407,17 +397,13 @@ impl Core {
         match slot.state {
             State::Idle => {
                 slot.state = State::Scheduled;
-                if let Some(t) = &self.observe.trace {
-                    t.woke(&self.clock, slot.meta.number);
-                }
+                self.observe.woke(&self.clock, slot.meta.number);
                 drop(tasks);
                 self.ready.borrow_mut().push_back(key);
             }
             State::Running => {
                 slot.state = State::RunningWoken;
-                if let Some(t) = &self.observe.trace {
-                    t.woke(&self.clock, slot.meta.number);
-                }
+                self.observe.woke(&self.clock, slot.meta.number);
             }
             State::Scheduled | State::RunningWoken | State::Done => {}
         }
@@ -559,9 +545,7 @@ impl Core {
             // turn). Nothing sensible can continue without it.
             panic!("tinyloop: the OS poller failed: {e}");
         }
-        if let Some(t) = &self.observe.trace {
-            t.io_ready(&self.clock, wakers.len());
-        }
+        self.observe.io_ready(&self.clock, wakers.len());
         for waker in wakers.drain(..) {
             waker.wake();
         }
@@ -569,9 +553,7 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        if let Some(t) = &self.observe.trace {
-            t.set_by(By::Thread);
-        }
+        self.observe.set_by(By::Thread);
         while let Ok(msg) = self.remote.try_recv() {
             match msg {
                 Remote::Wake(waker) => {
@@ -605,9 +587,7 @@ impl Core {
                     self.push_callback(cb);
                 }
             });
-        if let Some(t) = &self.observe.trace {
-            t.timers_fired(&self.clock, wakers.len());
-        }
+        self.observe.timers_fired(&self.clock, wakers.len());
         // Wake outside the wheel's borrow: a woken waker may be user code that arms a timer.
         for waker in wakers.drain(..) {
             waker.wake();
@@ -642,20 +622,12 @@ impl Core {
         };
 
         self.current.set(Some(key));
-        if let Some(t) = &self.observe.trace {
-            self.trace_poll_start(t, key);
-        }
-        let started = self.config.debug.then(Instant::now);
+        let watch = self.observe_poll_start(key);
         let polled = self.poll_with(&waker, |cx| {
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
         });
         self.current.set(None);
-        if let Some(started) = started {
-            self.report_slow_poll(key, started.elapsed());
-        }
-        if let Some(t) = &self.observe.trace {
-            self.trace_poll_end(t, key, Outcome::of_poll(&polled));
-        }
+        self.observe_poll_end(key, watch, &polled);
 
         match polled {
             Ok(Poll::Pending) => {
@@ -702,15 +674,14 @@ impl Core {
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
-    fn finish(&self, key: u64, result: Result<BoxFuture, JoinError>) {
+    fn finish(&self, key: u64, result: Result<BoxedCell, JoinError>) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
         };
         slot.state = State::Done;
-        if let Some(t) = &self.observe.trace {
-            t.done(&self.clock, slot.meta.number, Outcome::of_result(&result));
-        }
+        self.observe
+            .done(&self.clock, slot.meta.number, Outcome::of_result(&result));
         let waker = slot.waker.take();
         if slot.has_handle {
             slot.body = Body::from_result(result);
@@ -727,20 +698,6 @@ impl Core {
             let slot = tasks.remove(key);
             drop(tasks);
             drop((slot, waker, result));
-        }
-    }
-
-    fn report_slow_poll(&self, key: u64, took: Duration) {
-        if took < self.config.slow_poll_threshold {
-            return;
-        }
-        if let Some((name, at)) = self.with_meta(key, |m, _, _| (display_name(m), m.spawned_at)) {
-            eprintln!(
-                "tinyloop debug: task '{name}' (spawned at {at}) ran {took:?} in one poll, over \
-                 the slow_poll_threshold of {:?}; the whole loop waited meanwhile \
-                 (move blocking work to `to_thread`)",
-                self.config.slow_poll_threshold
-            );
         }
     }
 
@@ -765,9 +722,8 @@ impl Core {
                 for key in keys {
                     let slot = tasks.get_mut(key).expect("key just listed");
                     slot.state = State::Done;
-                    if let Some(t) = &self.observe.trace {
-                        t.done(&self.clock, slot.meta.number, Outcome::Cancelled);
-                    }
+                    self.observe
+                        .done(&self.clock, slot.meta.number, Outcome::Cancelled);
                     doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
                     let waker = slot.waker.take();
                     if slot.has_handle {
@@ -812,20 +768,24 @@ impl Core {
 
 /// Drops a cancelled task's future (running its destructors) and gives the task's result:
 /// `Cancelled`, or `Panicked` if a destructor panicked (the loop itself carries on).
-fn cancelled<T>(future: T) -> Result<BoxFuture, JoinError> {
+fn cancelled<T>(future: T) -> Result<BoxedCell, JoinError> {
     match catch_unwind(AssertUnwindSafe(|| drop(future))) {
         Ok(()) => Err(JoinError::Cancelled),
         Err(payload) => Err(JoinError::Panicked(panic_message(&*payload))),
     }
 }
 
-pub(super) fn run_callback(cb: &Callback) {
-    if let Some(f) = cb.f.take() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-            eprintln!(
-                "tinyloop: a callback panicked: {}\n  (the loop reports it and carries on)",
-                panic_message(&*payload)
-            );
+impl Callback {
+    /// Calls the function (once: a second call, or one after `cancel`, does nothing), and
+    /// reports a panic on stderr so that the loop carries on.
+    pub(super) fn call(&self) {
+        if let Some(f) = self.f.take() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+                eprintln!(
+                    "tinyloop: a callback panicked: {}\n  (the loop reports it and carries on)",
+                    panic_message(&*payload)
+                );
+            }
         }
     }
 }

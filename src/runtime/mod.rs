@@ -26,14 +26,14 @@ pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod core;
-pub(crate) mod deadlock;
-pub(crate) mod dump;
+
+pub(crate) mod join_error;
 pub(crate) mod observe;
 pub(crate) mod pool;
 pub(crate) mod reactor;
 pub(crate) mod schedule;
 pub(crate) mod signals;
 pub(crate) mod tasks;
-pub(crate) mod trace;
+
 pub(crate) mod waker;
 pub(crate) mod wheel;

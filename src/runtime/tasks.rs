@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 
 use super::waker::{TaskWaker, WakeRef};
 
-use crate::task::JoinError;
+use super::join_error::JoinError;
 
 /// A task's future and, once it finished, its output, in one allocation, with both types
 /// erased. The slab sees only this trait; `Task<T>` gets its `T` back through `Any`.
@@ -32,8 +32,9 @@ pub(crate) trait TaskCell {
     fn output(&self) -> Option<&dyn Any>;
 }
 
-/// A boxed [`TaskCell`]: what the slab holds for every task.
-pub(crate) type BoxFuture = Pin<Box<dyn TaskCell>>;
+/// A boxed [`TaskCell`]: what the slab holds for every task, first the future, then (the same
+/// box, after `Pin::set`) its output. Not a `BoxFuture`: once finished it holds no future.
+pub(crate) type BoxedCell = Pin<Box<dyn TaskCell>>;
 
 pin_project_lite::pin_project! {
     /// The one concrete `TaskCell`: the future while it runs, its output afterwards. Going
@@ -47,7 +48,7 @@ pin_project_lite::pin_project! {
 }
 
 /// Wraps a future for the slab.
-pub(crate) fn erase<F>(future: F) -> BoxFuture
+pub(crate) fn erase<F>(future: F) -> BoxedCell
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -97,7 +98,7 @@ pub(crate) enum State {
     RunningWoken,
     /// Waiting for a wake-up.
     Idle,
-    /// Finished: its result waits in `result` until its `Task` handle takes it.
+    /// Finished: its result waits in the slot's `body` until its `Task` handle takes it.
     Done,
 }
 
@@ -115,16 +116,16 @@ pub(crate) struct Meta {
 pub(crate) enum Body {
     /// Being polled right now (the loop holds the future), or the result was taken.
     Empty,
-    Future(BoxFuture),
+    Future(BoxedCell),
     /// The cell after its future finished: it holds the output.
-    Output(BoxFuture),
+    Output(BoxedCell),
     /// Boxed so that the common case, `Output`, sets the size of the slot.
     Failed(Box<JoinError>),
 }
 
 impl Body {
     /// Takes the result out of a finished task's body.
-    pub(crate) fn take_result(&mut self) -> Option<Result<BoxFuture, JoinError>> {
+    pub(crate) fn take_result(&mut self) -> Option<Result<BoxedCell, JoinError>> {
         match std::mem::replace(self, Body::Empty) {
             Body::Output(v) => Some(Ok(v)),
             Body::Failed(e) => Some(Err(*e)),
@@ -135,7 +136,7 @@ impl Body {
         }
     }
 
-    pub(crate) fn from_result(result: Result<BoxFuture, JoinError>) -> Body {
+    pub(crate) fn from_result(result: Result<BoxedCell, JoinError>) -> Body {
         match result {
             Ok(v) => Body::Output(v),
             Err(e) => Body::Failed(Box::new(e)),

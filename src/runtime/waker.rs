@@ -71,7 +71,7 @@ impl Shared {
             return Err(msg);
         }
         self.remote.send(msg).map_err(|e| e.into_inner())?;
-        // Pairs with the SeqCst store in `Core::park`: either the loop sees our message when it
+        // Pairs with the SeqCst store in `Core::poll_io`: either the loop sees our message when it
         // re-checks the channel after parking, or we see `parked` and wake the poller.
         if self.parked.load(Ordering::SeqCst) {
             let _ = self.mio_waker.wake();

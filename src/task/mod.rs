@@ -39,42 +39,7 @@ pub use select::{select, select_all, Either, SelectAll};
 pub use shield::{shield, Shield};
 pub use wait::{wait, wait_timeout, ReturnWhen};
 
-/// Why a task produced no value: asyncio's `CancelledError`, or the exception it raised.
-///
-/// ```
-/// use tinyloop::JoinError;
-///
-/// tinyloop::run(async {
-///     match tinyloop::spawn(async { panic!("bad input") }).await {
-///         Ok(()) => unreachable!(),
-///         Err(JoinError::Cancelled) => println!("cancelled"),
-///         Err(JoinError::Panicked(msg)) => assert_eq!(msg, "bad input"),
-///     }
-/// });
-/// ```
-///
-#[doc(alias = "CancelledError")]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JoinError {
-    /// The task was cancelled (its future was dropped) before it finished.
-    #[error("the task was cancelled before it finished")]
-    Cancelled,
-    /// The task panicked; the panic's message is kept.
-    #[error("the task panicked: {0}")]
-    Panicked(String),
-}
-
-impl JoinError {
-    /// True for [`JoinError::Cancelled`].
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, JoinError::Cancelled)
-    }
-
-    /// True for [`JoinError::Panicked`].
-    pub fn is_panic(&self) -> bool {
-        matches!(self, JoinError::Panicked(_))
-    }
-}
+pub use crate::runtime::join_error::JoinError;
 
 /// A task's number, unique within its loop: the `<n>` of `Task-<n>`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -216,7 +181,6 @@ impl<T> Task<T> {
 
     /// Runs `f` on the task's result if it has finished, without taking the result
     /// (`None` while it runs). Used by `wait(FirstException)` to look before it returns.
-    #[allow(dead_code)] // until `wait` lands
     pub(crate) fn inspect_output<R>(&self, f: impl FnOnce(Result<&T, &JoinError>) -> R) -> Option<R>
     where
         T: 'static,

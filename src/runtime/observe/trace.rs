@@ -45,8 +45,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::clock::Clock;
-use crate::task::JoinError;
+use crate::runtime::clock::Clock;
+use crate::runtime::join_error::JoinError;
 
 /// How many events the ring keeps (about 4 MB at most).
 pub(crate) const CAPACITY: usize = 1 << 16;

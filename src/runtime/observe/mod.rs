@@ -35,14 +35,20 @@
 //! * callbacks: one branch;
 //! * trace hooks in the core: one branch each (see `runtime/trace.rs`).
 
+pub(crate) mod deadlock;
+pub(crate) mod dump;
+pub(crate) mod trace;
+
 use std::cell::Cell;
 use std::panic::Location;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::context;
-use super::core::{Callback, Config, Core};
-use super::tasks::State;
-use super::trace::{Label, Outcome, Tracer, CALLBACKS, CAPACITY, MAIN};
+use self::trace::{By, Label, Outcome, Tracer, CALLBACKS, CAPACITY, MAIN};
+use crate::runtime::clock::Clock;
+use crate::runtime::context;
+use crate::runtime::core::{display_name, Callback, Config, Core};
+use crate::runtime::tasks::State;
 
 /// What a task is about to wait on, as a primitive reports it to [`note_wait`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,6 +273,128 @@ impl Observe {
     }
 }
 
+/// The core's hooks: one line at each call site in `runtime/core.rs`, one never-taken branch
+/// each when the trace is off (the `Option` is `None`), and the bodies here, out of the way.
+impl Observe {
+    #[inline]
+    pub(crate) fn spawned(
+        &self,
+        clock: &Clock,
+        number: u64,
+        name: Option<&str>,
+        at: &'static Location<'static>,
+    ) {
+        if let Some(t) = &self.trace {
+            t.spawned(clock, number, name, at);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn woke(&self, clock: &Clock, number: u64) {
+        if let Some(t) = &self.trace {
+            t.woke(clock, number);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn cancelled(&self, clock: &Clock, number: u64) {
+        if let Some(t) = &self.trace {
+            t.cancelled(clock, number);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn done(&self, clock: &Clock, number: u64, outcome: Outcome) {
+        if let Some(t) = &self.trace {
+            t.done(clock, number, outcome);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn io_ready(&self, clock: &Clock, count: usize) {
+        if let Some(t) = &self.trace {
+            t.io_ready(clock, count);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn timers_fired(&self, clock: &Clock, count: usize) {
+        if let Some(t) = &self.trace {
+            t.timers_fired(clock, count);
+        }
+    }
+
+    /// What caused the wake-ups recorded next.
+    #[inline]
+    pub(crate) fn set_by(&self, by: By) {
+        if let Some(t) = &self.trace {
+            t.set_by(by);
+        }
+    }
+}
+
+/// When a watched poll began: the instant, under debug mode (for the slow-poll report).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Watch(Option<Instant>);
+
+impl Core {
+    /// Hook: a task's poll begins. With debug mode and trace off, one branch.
+    #[inline]
+    pub(in crate::runtime) fn observe_poll_start(&self, key: u64) -> Watch {
+        if !self.observe.watching {
+            return Watch(None);
+        }
+        self.watched_poll_start(key)
+    }
+
+    /// Hook: a task's poll ended with `polled`. With debug mode and trace off, one branch.
+    #[inline]
+    pub(in crate::runtime) fn observe_poll_end<E>(
+        &self,
+        key: u64,
+        watch: Watch,
+        polled: &Result<Poll<()>, E>,
+    ) {
+        if self.observe.watching {
+            self.watched_poll_end(key, watch, Outcome::of_poll(polled));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn watched_poll_start(&self, key: u64) -> Watch {
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_start(t, key);
+        }
+        Watch(self.config.debug.then(Instant::now))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn watched_poll_end(&self, key: u64, watch: Watch, outcome: Outcome) {
+        if let Some(started) = watch.0 {
+            self.report_slow_poll(key, started.elapsed());
+        }
+        if let Some(t) = &self.observe.trace {
+            self.trace_poll_end(t, key, outcome);
+        }
+    }
+
+    fn report_slow_poll(&self, key: u64, took: Duration) {
+        if took < self.config.slow_poll_threshold {
+            return;
+        }
+        if let Some((name, at)) = self.with_meta(key, |m, _, _| (display_name(m), m.spawned_at)) {
+            eprintln!(
+                "tinyloop debug: task '{name}' (spawned at {at}) ran {took:?} in one poll, over \
+                 the slow_poll_threshold of {:?}; the whole loop waited meanwhile \
+                 (move blocking work to `to_thread`)",
+                self.config.slow_poll_threshold
+            );
+        }
+    }
+}
+
 /// Records what the task (or main future) being polled right now is about to wait on.
 /// Does nothing outside a loop or outside a poll.
 #[allow(dead_code)] // for the primitives in sync/ and net/
@@ -288,7 +416,7 @@ impl Drop for MainGuard<'_> {
         // Even after a panic in the main future's poll: no stale waker stays current.
         self.core.current_waker.set(std::ptr::null());
         self.core.set_main_waker(None);
-        super::coop::unlimited();
+        crate::runtime::coop::unlimited();
     }
 }
 
@@ -435,15 +563,15 @@ impl Core {
     // ----- callbacks and task polls -------------------------------------------------------
 
     /// Runs a ready callback; under debug mode or trace, timed and recorded.
-    pub(super) fn run_callback(&self, cb: &Callback) {
+    pub(in crate::runtime) fn run_callback(&self, cb: &Callback) {
         if !self.observe.watching {
-            return super::core::run_callback(cb);
+            return cb.call();
         }
         if let Some(t) = &self.observe.trace {
             t.poll_start(&self.clock, CALLBACKS);
         }
         let started = self.config.debug.then(Instant::now);
-        super::core::run_callback(cb);
+        cb.call();
         if let Some(started) = started {
             let took = started.elapsed();
             if took >= self.config.slow_poll_threshold {
@@ -467,7 +595,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn trace_poll_start(&self, t: &Tracer, key: u64) {
+    fn trace_poll_start(&self, t: &Tracer, key: u64) {
         if let Some(number) = self.with_meta(key, |m, _, _| m.number) {
             t.poll_start(&self.clock, number);
         }
@@ -475,7 +603,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn trace_poll_end(&self, t: &Tracer, key: u64, outcome: Outcome) {
+    fn trace_poll_end(&self, t: &Tracer, key: u64, outcome: Outcome) {
         let found = self.tasks.try_borrow().ok().and_then(|tasks| {
             let slot = tasks.get(key)?;
             let note = Note {

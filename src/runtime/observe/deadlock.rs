@@ -82,9 +82,9 @@ use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::core::Core;
-use super::observe::{Stop, Waiting};
-use super::tasks::State;
+use super::{Stop, Waiting};
+use crate::runtime::core::Core;
+use crate::runtime::tasks::State;
 
 /// How long the loop blocks before it looks again, when only a reference count (a waker
 /// clone, a `LoopHandle`) keeps it from calling the program deadlocked.
@@ -113,7 +113,7 @@ enum Verdict {
 impl Core {
     /// Called by `run_once` when the poller would block with no timeout: `None` to block for
     /// ever, [`RECHECK`] to look again later, or zero after marking a deadlock.
-    pub(super) fn deadlock_check(&self) -> Option<Duration> {
+    pub(in crate::runtime) fn deadlock_check(&self) -> Option<Duration> {
         if !self.config.detect_deadlocks {
             return None;
         }

@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::core::{display_name, Core};
-use super::observe::Waiting;
-use super::tasks::State;
+use super::Waiting;
+use crate::runtime::core::{display_name, Core};
+use crate::runtime::tasks::State;
 
 impl Core {
     /// A wait in words: `sleep until +1.2 s`, `Queue::get`, `task #3 'worker'`,
