@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 
 use crate::runtime::context;
 use crate::runtime::core::Core;
-use crate::runtime::observe::{Prim, WaitOn};
+use crate::runtime::WaitOn;
 
 /// Completes at the next Ctrl-C (SIGINT) after this call: asyncio's
 /// `loop.add_signal_handler(signal.SIGINT, ...)` as a future.
@@ -98,7 +98,7 @@ impl Future for CtrlC {
             return Poll::Ready(Ok(()));
         }
         this.ticket = Some(this.core.park_ctrl_c(this.ticket, cx.waker()));
-        this.core.note_wait(WaitOn::Prim(Prim::CtrlC));
+        this.core.note_wait(WaitOn::Label("ctrl_c"));
         Poll::Pending
     }
 }

@@ -13,8 +13,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::runtime::core::panic_message;
-use crate::runtime::observe::{Prim, WaitOn};
 use crate::runtime::pool;
+use crate::runtime::WaitOn;
 use crate::task::JoinError;
 
 /// Runs the blocking function `f` on a worker thread and waits for its result without
@@ -116,7 +116,7 @@ impl<T> Future for ToThread<T> {
                 panic!("a ToThread future was polled again after it completed")
             }
             None => {
-                context::try_with_core(|core| core.note_wait(WaitOn::Prim(Prim::ToThread)));
+                context::try_with_core(|core| core.note_wait(WaitOn::Label("to_thread")));
                 Poll::Pending
             }
         }

@@ -25,8 +25,8 @@ use mio::event::Source;
 use mio::Interest;
 
 use crate::runtime::core::Core;
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::reactor::{Direction, Registration, WaiterId};
+use crate::runtime::{note_wait, WaitOn};
 
 /// A mio source and its place in the reactor. `S` is last so that `Registered<TcpStream>`
 /// coerces to `Registered<dyn ByteStream>` (how split halves share one engine).
@@ -83,7 +83,7 @@ impl<S: Source + ?Sized> Registered<S> {
             .reg
             .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
         if polled.is_pending() {
-            note_wait(WaitOn::Prim(prim_for::<S>(dir)));
+            note_wait(WaitOn::Label(wait_label::<S>(dir)));
         }
         polled
     }
@@ -150,15 +150,15 @@ where
             .reg
             .poll_io(cx, this.dir, ticket, || op(&io.io), &this.drained);
         if polled.is_pending() {
-            note_wait(WaitOn::Prim(prim_for::<S>(this.dir)));
+            note_wait(WaitOn::Label(wait_label::<S>(this.dir)));
         }
         polled
     }
 }
 
-/// What the task dump says a socket waits on, from the mio type and the direction (only
+/// The wait label a socket declares, from the mio type and the direction (only
 /// looked at on the way to `Pending`).
-fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
+fn wait_label<S: ?Sized>(dir: Direction) -> &'static str {
     let ty = std::any::type_name::<S>();
     let read = matches!(dir, Direction::Read);
     match (
@@ -167,14 +167,14 @@ fn prim_for<S: ?Sized>(dir: Direction) -> Prim {
         ty.contains("Udp"),
         read,
     ) {
-        (_, _, true, true) => Prim::UdpRecv,
-        (_, _, true, false) => Prim::UdpSend,
-        (true, true, _, _) => Prim::UnixAccept,
-        (true, false, _, true) => Prim::UnixRead,
-        (true, false, _, false) => Prim::UnixWrite,
-        (false, true, _, _) => Prim::TcpAccept,
-        (false, false, _, true) => Prim::TcpRead,
-        (false, false, _, false) => Prim::TcpWrite,
+        (_, _, true, true) => "UdpSocket recv",
+        (_, _, true, false) => "UdpSocket send",
+        (true, true, _, _) => "UnixListener accept",
+        (true, false, _, true) => "UnixStream read",
+        (true, false, _, false) => "UnixStream write",
+        (false, true, _, _) => "TcpListener accept",
+        (false, false, _, true) => "TcpStream read",
+        (false, false, _, false) => "TcpStream write",
     }
 }
 

@@ -37,3 +37,7 @@ pub(crate) mod tasks;
 
 pub(crate) mod waker;
 pub(crate) mod wheel;
+
+/// How a primitive tells the loop what a task waits on (for the dump, the deadlock report
+/// and the trace): part of the loop's small interface, next to wakers.
+pub(crate) use observe::{note_wait, WaitOn};

@@ -11,8 +11,8 @@
 //! tripped has nothing to hand on. asyncio's `abort()`/`reset()` and the `BrokenBarrierError`
 //! they cause are not provided: dropping a waiting future already undoes its arrival.
 
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::waker::WakeRef;
+use crate::runtime::{note_wait, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -151,7 +151,7 @@ impl Future for BarrierWait<'_> {
         let Some(key) = this.key.take() else {
             if state.arrived.len() + 1 < state.parties {
                 this.key = Some(state.arrived.push_back(cx.waker()));
-                note_wait(WaitOn::Prim(Prim::BarrierWait));
+                note_wait(WaitOn::Label("Barrier::wait"));
                 return Poll::Pending;
             }
             // The last arrival: release the round.
@@ -166,7 +166,7 @@ impl Future for BarrierWait<'_> {
                 this.key = Some(key);
                 drop(state);
                 drop(stale);
-                note_wait(WaitOn::Prim(Prim::BarrierWait));
+                note_wait(WaitOn::Label("Barrier::wait"));
                 Poll::Pending
             }
         }

@@ -17,8 +17,8 @@
 //! re-check their predicate anyway, which [`Condition::wait_while`] does. Dropped in step 4,
 //! the lock future hands the lock on too, so the lock is never leaked.
 
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::waker::WakeRef;
+use crate::runtime::{note_wait, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -192,7 +192,7 @@ impl Future for Waiter<'_> {
             Polled::Waiting(key, stale) => {
                 this.step = Step::Queued(key);
                 drop(stale);
-                note_wait(WaitOn::Prim(Prim::ConditionWait));
+                note_wait(WaitOn::Label("Condition::wait"));
                 Poll::Pending
             }
         }

@@ -6,8 +6,8 @@
 //! A waiter that is dropped after being granted has nothing to pass on: every waiter was
 //! woken anyway.
 
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::waker::WakeRef;
+use crate::runtime::{note_wait, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -123,7 +123,7 @@ impl Future for EventWait<'_> {
                 return Poll::Ready(());
             }
             this.key = Some(state.waiters.push_back(cx.waker()));
-            note_wait(WaitOn::Prim(Prim::EventWait));
+            note_wait(WaitOn::Label("Event::wait"));
             return Poll::Pending;
         };
         match state.waiters.poll(key, cx.waker()) {
@@ -132,7 +132,7 @@ impl Future for EventWait<'_> {
                 this.key = Some(key);
                 drop(state);
                 drop(stale);
-                note_wait(WaitOn::Prim(Prim::EventWait));
+                note_wait(WaitOn::Label("Event::wait"));
                 Poll::Pending
             }
         }

@@ -10,7 +10,6 @@
 //! The guard's fields drop in order: first the `RefMut` on the value, then the permit (which
 //! wakes the next holder), so the value is always free before anyone else may take it.
 
-use crate::runtime::observe::Prim;
 use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
@@ -84,7 +83,7 @@ impl<T> Lock<T> {
     pub fn lock(&self) -> impl Future<Output = LockGuard<'_, T>> {
         LockFuture {
             lock: self,
-            acquire: Acquire::new(&self.inner.state, Prim::LockLock),
+            acquire: Acquire::new(&self.inner.state, "Lock::lock"),
         }
     }
 

@@ -41,8 +41,8 @@
 //! out the queued items, counts them as done and returns them. Items already handed to a
 //! getter stay with it.
 
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::waker::WakeRef;
+use crate::runtime::{note_wait, WaitOn};
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -311,7 +311,7 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 Err(TryGetError::ShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                 Err(TryGetError::Empty) => {
                     this.key = Some(core.getters.push_back(cx.waker()));
-                    note_wait(WaitOn::Prim(Prim::QueueGet));
+                    note_wait(WaitOn::Label("Queue::get"));
                     Poll::Pending
                 }
             };
@@ -329,7 +329,7 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
                 this.key = Some(key);
                 drop(core);
                 drop(stale);
-                note_wait(WaitOn::Prim(Prim::QueueGet));
+                note_wait(WaitOn::Label("Queue::get"));
                 Poll::Pending
             }
         }
@@ -388,7 +388,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
                     this.item = Some(item);
                     drop(core);
                     drop(stale);
-                    note_wait(WaitOn::Prim(Prim::QueuePut));
+                    note_wait(WaitOn::Label("Queue::put"));
                     return Poll::Pending;
                 }
             },
@@ -403,7 +403,7 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
             Err(TryPutError::Full(item)) => {
                 this.item = Some(item);
                 this.key = Some(core.putters.push_back(cx.waker()));
-                note_wait(WaitOn::Prim(Prim::QueuePut));
+                note_wait(WaitOn::Label("Queue::put"));
                 Poll::Pending
             }
         }

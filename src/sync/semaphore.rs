@@ -16,8 +16,8 @@
 //! The uncontended path (`permits > 0`) is one `RefCell` borrow and a decrement; it never
 //! touches the waiter list.
 
-use crate::runtime::observe::{note_wait, Prim, WaitOn};
 use crate::runtime::waker::WakeRef;
+use crate::runtime::{note_wait, WaitOn};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -90,12 +90,12 @@ pub(crate) fn release(state: &RefCell<SemState>) {
 pub(crate) struct Acquire<'a> {
     state: &'a RefCell<SemState>,
     key: Option<WaitKey>,
-    /// What the task dump says this waits on (`Semaphore::acquire` or `Lock::lock`).
-    what: Prim,
+    /// The wait label this declares (`Semaphore::acquire` or `Lock::lock`).
+    what: &'static str,
 }
 
 impl<'a> Acquire<'a> {
-    pub(crate) fn new(state: &'a RefCell<SemState>, what: Prim) -> Self {
+    pub(crate) fn new(state: &'a RefCell<SemState>, what: &'static str) -> Self {
         Acquire {
             state,
             key: None,
@@ -118,7 +118,7 @@ impl Future for Acquire<'_> {
                 return Poll::Ready(());
             }
             this.key = Some(state.waiters.push_back(cx.waker()));
-            note_wait(WaitOn::Prim(this.what));
+            note_wait(WaitOn::Label(this.what));
             return Poll::Pending;
         };
         match state.waiters.poll(key, cx.waker()) {
@@ -127,7 +127,7 @@ impl Future for Acquire<'_> {
                 this.key = Some(key);
                 drop(state);
                 drop(stale);
-                note_wait(WaitOn::Prim(this.what));
+                note_wait(WaitOn::Label(this.what));
                 Poll::Pending
             }
         }
@@ -204,7 +204,7 @@ impl Semaphore {
     pub fn acquire(&self) -> impl Future<Output = SemaphorePermit> + '_ {
         AcquirePermit {
             sem: self,
-            acquire: Acquire::new(&self.state, Prim::SemaphoreAcquire),
+            acquire: Acquire::new(&self.state, "Semaphore::acquire"),
         }
     }
 

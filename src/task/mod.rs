@@ -19,9 +19,9 @@ use std::task::{Context, Poll};
 
 use crate::runtime::context;
 use crate::runtime::core::{display_name, Core};
-use crate::runtime::observe::WaitOn;
 use crate::runtime::tasks::erase;
 use crate::runtime::tasks::State;
+use crate::runtime::WaitOn;
 
 // Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
 mod as_completed;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
-use crate::runtime::observe::WaitOn;
 use crate::runtime::waker::WakeRef;
 use crate::runtime::wheel::TimerKey;
+use crate::runtime::WaitOn;
 
 /// Waits for `d` to pass: asyncio's `asyncio.sleep(d)`.
 ///

@@ -40,8 +40,8 @@ impl Core {
                 Some(key) => self.describe_task(key),
                 None => "a finished task".to_string(),
             },
-            Waiting::Prim(p, None) => p.name().to_string(),
-            Waiting::Prim(p, tick) => format!("{} (deadline {})", p.name(), until(tick)),
+            Waiting::Label(label, None) => label.to_string(),
+            Waiting::Label(label, tick) => format!("{label} (deadline {})", until(tick)),
         }
     }
 

@@ -10,17 +10,21 @@
 //!
 //! A future hands the loop nothing but a waker, so the loop cannot see *what* a task waits
 //! for. tinyloop's own primitives tell it: on their way to `Poll::Pending`, `Sleep`, `Task`,
-//! `to_thread`, `ctrl_c`, the queues, locks and sockets call [`note_wait`]. The note goes
+//! `to_thread`, `ctrl_c`, the queues, locks and sockets call [`note_wait`], each with its
+//! own label (`WaitOn::Label("Queue::get")`): the loop keeps no list of the primitives
+//! above it, it learns each label the first time one is noted ([`Labels`]). The note goes
 //! into the task's slot, packed into five bytes the slot had spare as padding ([`Note`]: a
 //! kind byte and a 32-bit argument), and `run_task` clears it when the next poll starts, so
 //! it always describes the latest poll. It costs no memory, and a note costs a thread-local
-//! lookup (for primitives that do not hold the loop already), a slab lookup and a store.
+//! lookup (for primitives that do not hold the loop already), a label lookup (a pointer
+//! compare among the few labels a program uses), a slab lookup and a store.
 //!
 //! ```text
 //!   kind  0        nothing noted
 //!         1        a timer;            arg = deadline tick + 1
 //!         2        another task;       arg = its slab index
-//!         16 + p   primitive p (Prim); arg = deadline tick + 1 if a timer was noted too, else 0
+//!         16 + i   the i-th label learnt; arg = deadline tick + 1 if a timer was noted too,
+//!                  else 0
 //! ```
 //!
 //! In one poll a task may pass several primitives (`timeout(d, queue.get())`, `select`): the
@@ -39,7 +43,7 @@ pub(crate) mod deadlock;
 pub(crate) mod dump;
 pub(crate) mod trace;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -57,100 +61,50 @@ pub(crate) enum WaitOn {
     Timer(u64),
     /// Another task's result (awaiting a `Task`), by slab key.
     Task(u64),
-    /// One of tinyloop's primitives.
-    Prim(Prim),
-}
-
-/// tinyloop's primitives that say what a task waits on, named as users call them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-#[allow(dead_code)] // some belong to modules that land separately (sync, net)
-pub(crate) enum Prim {
-    ToThread,
-    CtrlC,
-    QueueGet,
-    QueuePut,
-    QueueJoin,
-    LockLock,
-    SemaphoreAcquire,
-    EventWait,
-    ConditionWait,
-    BarrierWait,
-    TcpRead,
-    TcpWrite,
-    TcpAccept,
-    TcpConnect,
-    UdpRecv,
-    UdpSend,
-    UnixRead,
-    UnixWrite,
-    UnixAccept,
-    UnixConnect,
-}
-
-impl Prim {
-    /// Every primitive, in declaration order (so `ALL[p as usize] == p`).
-    const ALL: [Prim; 20] = [
-        Prim::ToThread,
-        Prim::CtrlC,
-        Prim::QueueGet,
-        Prim::QueuePut,
-        Prim::QueueJoin,
-        Prim::LockLock,
-        Prim::SemaphoreAcquire,
-        Prim::EventWait,
-        Prim::ConditionWait,
-        Prim::BarrierWait,
-        Prim::TcpRead,
-        Prim::TcpWrite,
-        Prim::TcpAccept,
-        Prim::TcpConnect,
-        Prim::UdpRecv,
-        Prim::UdpSend,
-        Prim::UnixRead,
-        Prim::UnixWrite,
-        Prim::UnixAccept,
-        Prim::UnixConnect,
-    ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Prim::ToThread => "to_thread",
-            Prim::CtrlC => "ctrl_c",
-            Prim::QueueGet => "Queue::get",
-            Prim::QueuePut => "Queue::put",
-            Prim::QueueJoin => "Queue::join",
-            Prim::LockLock => "Lock::lock",
-            Prim::SemaphoreAcquire => "Semaphore::acquire",
-            Prim::EventWait => "Event::wait",
-            Prim::ConditionWait => "Condition::wait",
-            Prim::BarrierWait => "Barrier::wait",
-            Prim::TcpRead => "TcpStream read",
-            Prim::TcpWrite => "TcpStream write",
-            Prim::TcpAccept => "TcpListener accept",
-            Prim::TcpConnect => "TcpStream connect",
-            Prim::UdpRecv => "UdpSocket recv",
-            Prim::UdpSend => "UdpSocket send",
-            Prim::UnixRead => "UnixStream read",
-            Prim::UnixWrite => "UnixStream write",
-            Prim::UnixAccept => "UnixListener accept",
-            Prim::UnixConnect => "UnixStream connect",
-        }
-    }
-
-    fn code(self) -> u8 {
-        PRIM + self as u8
-    }
-
-    fn from_code(kind: u8) -> Option<Prim> {
-        Prim::ALL.get(usize::from(kind.checked_sub(PRIM)?)).copied()
-    }
+    /// A tinyloop primitive, by the label it declares as users call it (`"Queue::get"`).
+    /// The loop keeps no list of primitives: it learns each label the first time it is noted.
+    Label(&'static str),
 }
 
 const NOTHING: u8 = 0;
 const TIMER: u8 = 1;
 const TASK: u8 = 2;
-const PRIM: u8 = 16;
+const LABEL: u8 = 16;
+/// How many different labels one loop can tell apart (the kind byte's room above `LABEL`).
+const MAX_LABELS: usize = (u8::MAX - LABEL) as usize;
+/// What the last label code means once the table is full.
+const MANY: &str = "a tinyloop primitive";
+
+/// The wait labels this loop has been told about, in the order first noted: a note keeps
+/// a label's index, so five bytes in a slot still say "Queue::get".
+#[derive(Debug, Default)]
+pub(crate) struct Labels(RefCell<Vec<&'static str>>);
+
+impl Labels {
+    /// The kind byte for `label`, learning it if it is new. The same literal is the same
+    /// pointer, so the usual lookup is a pointer compare or two.
+    fn code(&self, label: &'static str) -> u8 {
+        let mut labels = self.0.borrow_mut();
+        let known = labels
+            .iter()
+            .position(|&l| std::ptr::eq(l, label) || l == label);
+        let index = known.unwrap_or_else(|| {
+            if labels.len() + 1 < MAX_LABELS {
+                labels.push(label);
+            } else if labels.len() + 1 == MAX_LABELS {
+                labels.push(MANY);
+            }
+            labels.len() - 1
+        });
+        LABEL + index as u8
+    }
+
+    /// The label a kind byte stands for.
+    fn get(&self, kind: u8) -> Option<&'static str> {
+        let index = usize::from(kind.checked_sub(LABEL)?);
+        self.0.borrow().get(index).copied()
+    }
+}
 
 /// What one poll left a task waiting on, packed into a slot's spare bytes (see the module
 /// docs for the encoding).
@@ -167,13 +121,13 @@ pub(crate) enum Waiting {
     Timer(Option<u64>),
     /// Another task, by slab index.
     Task(u32),
-    /// A primitive, and its deadline tick if a timer was noted beside it.
-    Prim(Prim, Option<u64>),
+    /// A primitive's label, and its deadline tick if a timer was noted beside it.
+    Label(&'static str, Option<u64>),
 }
 
 impl WaitOn {
     /// The note of a poll in which `self` is the first thing noted.
-    fn packed(self) -> Note {
+    fn packed(self, labels: &Labels) -> Note {
         match self {
             WaitOn::Timer(tick) => Note {
                 kind: TIMER,
@@ -183,8 +137,8 @@ impl WaitOn {
                 kind: TASK,
                 arg: key as u32, // the slab index: the low half of the key
             },
-            WaitOn::Prim(p) => Note {
-                kind: p.code(),
+            WaitOn::Label(label) => Note {
+                kind: labels.code(label),
                 arg: 0,
             },
         }
@@ -194,22 +148,22 @@ impl WaitOn {
 impl Note {
     /// `self` with `on` noted as well: the first primitive or task wins, and a timer is kept
     /// beside a primitive as its deadline.
-    fn with(self, on: WaitOn) -> Note {
-        let new = on.packed();
+    fn with(self, on: WaitOn, labels: &Labels) -> Note {
+        let new = on.packed(labels);
         match (self.kind, on) {
             (NOTHING, _) | (TIMER, WaitOn::Task(_)) => new,
-            (TIMER, WaitOn::Prim(_)) => Note {
+            (TIMER, WaitOn::Label(_)) => Note {
                 kind: new.kind,
                 arg: self.arg,
             },
-            (kind, WaitOn::Timer(_)) if kind >= PRIM && self.arg == 0 => {
+            (kind, WaitOn::Timer(_)) if kind >= LABEL && self.arg == 0 => {
                 Note { kind, arg: new.arg }
             }
             _ => self,
         }
     }
 
-    pub(crate) fn unpack(self) -> Option<Waiting> {
+    pub(crate) fn unpack(self, labels: &Labels) -> Option<Waiting> {
         let tick = |arg: u32| match arg {
             0 => None,
             u32::MAX => None,
@@ -219,7 +173,7 @@ impl Note {
             NOTHING => None,
             TIMER => Some(Waiting::Timer(tick(self.arg))),
             TASK => Some(Waiting::Task(self.arg)),
-            kind => Prim::from_code(kind).map(|p| Waiting::Prim(p, tick(self.arg))),
+            kind => labels.get(kind).map(|l| Waiting::Label(l, tick(self.arg))),
         }
     }
 }
@@ -255,6 +209,8 @@ pub(crate) struct Observe {
     watching: bool,
     main: MainWatch,
     pub(crate) stop: Cell<Stop>,
+    /// The wait labels primitives passed to [`note_wait`], for the notes to point into.
+    pub(crate) labels: Labels,
 }
 
 impl Observe {
@@ -269,6 +225,7 @@ impl Observe {
                 note: Cell::new(Note::default()),
             },
             stop: Cell::new(Stop::No),
+            labels: Labels::default(),
         }
     }
 }
@@ -435,13 +392,13 @@ impl Core {
             return;
         };
         let note = if slot.wait_kind == NOTHING {
-            on.packed() // the first note of this poll: the usual case
+            on.packed(&self.observe.labels) // the first note of this poll: the usual case
         } else {
             Note {
                 kind: slot.wait_kind,
                 arg: slot.wait_arg,
             }
-            .with(on)
+            .with(on, &self.observe.labels)
         };
         slot.wait_kind = note.kind;
         slot.wait_arg = note.arg;
@@ -451,7 +408,7 @@ impl Core {
     fn note_main_wait(&self, on: WaitOn) {
         if self.observe.main.polling.get() {
             let main = &self.observe.main.note;
-            main.set(main.get().with(on));
+            main.set(main.get().with(on, &self.observe.labels));
         } // else a callback, or outside any poll: nothing to note
     }
 
@@ -466,7 +423,7 @@ impl Core {
             kind: slot.wait_kind,
             arg: slot.wait_arg,
         };
-        note.unpack()
+        note.unpack(&self.observe.labels)
     }
 
     /// What the main future waits on, if it is waiting and a primitive said so.
@@ -475,7 +432,7 @@ impl Core {
         if main.polling.get() || self.main_is_scheduled() {
             return None;
         }
-        main.note.get().unpack()
+        main.note.get().unpack(&self.observe.labels)
     }
 
     /// `wait_of` in words, for `TaskInfo::waiting_on`.
@@ -529,7 +486,7 @@ impl Core {
             let (outcome, label) = if ready {
                 (Outcome::Ready, None)
             } else {
-                let wait = main.note.get().unpack();
+                let wait = main.note.get().unpack(&self.observe.labels);
                 (Outcome::Pending, wait.and_then(|w| self.label_of(w)))
             };
             t.poll_end(&self.clock, MAIN, outcome, label);
@@ -616,7 +573,9 @@ impl Core {
             return;
         };
         let label = match outcome {
-            Outcome::Pending => note.unpack().and_then(|w| self.label_of(w)),
+            Outcome::Pending => note
+                .unpack(&self.observe.labels)
+                .and_then(|w| self.label_of(w)),
             _ => None,
         };
         t.poll_end(&self.clock, number, outcome, label);
@@ -630,7 +589,7 @@ impl Core {
                 .saturating_duration_since(self.clock.now())
         };
         match wait {
-            Waiting::Prim(p, _) => Some(Label::Named(p.name())),
+            Waiting::Label(label, _) => Some(Label::Named(label)),
             Waiting::Task(index) => {
                 let key = self.awaited_key(index)?;
                 self.with_meta(key, |m, _, _| Label::Task(m.number))
@@ -646,23 +605,43 @@ mod tests {
 
     #[test]
     fn notes_pack_and_unpack() {
-        for (i, p) in Prim::ALL.into_iter().enumerate() {
-            assert_eq!(p as usize, i, "ALL is in declaration order");
-            assert_eq!(Prim::from_code(p.code()), Some(p));
-        }
-        let timer = WaitOn::Timer(1199).packed();
-        let both = timer.with(WaitOn::Prim(Prim::QueueGet));
+        let labels = Labels::default();
+        let get = labels.code("Queue::get");
+        assert_eq!(labels.get(get), Some("Queue::get"));
+        assert_eq!(labels.code("Queue::get"), get, "a label keeps its code");
+        assert_ne!(labels.code("Lock::lock"), get);
+        let timer = WaitOn::Timer(1199).packed(&labels);
+        let both = timer.with(WaitOn::Label("Queue::get"), &labels);
         assert_eq!(
-            both.unpack(),
-            Some(Waiting::Prim(Prim::QueueGet, Some(1199)))
+            both.unpack(&labels),
+            Some(Waiting::Label("Queue::get", Some(1199)))
         );
-        let first_wins = both.with(WaitOn::Prim(Prim::LockLock));
+        let first_wins = both.with(WaitOn::Label("Lock::lock"), &labels);
         assert_eq!(first_wins, both);
         let n = Note {
-            kind: Prim::QueueGet.code(),
+            kind: get,
             arg: 1201,
         };
-        assert_eq!(n.unpack(), Some(Waiting::Prim(Prim::QueueGet, Some(1200))));
-        assert_eq!(Note::default().unpack(), None);
+        assert_eq!(
+            n.unpack(&labels),
+            Some(Waiting::Label("Queue::get", Some(1200)))
+        );
+        assert_eq!(Note::default().unpack(&labels), None);
+    }
+
+    #[test]
+    fn a_full_label_table_still_says_something() {
+        let labels = Labels::default();
+        let names: Vec<&'static str> = (0..MAX_LABELS + 5)
+            .map(|i| &*Box::leak(format!("Prim{i}::wait").into_boxed_str()))
+            .collect();
+        let codes: Vec<u8> = names.iter().map(|&n| labels.code(n)).collect();
+        assert_eq!(labels.get(codes[0]), Some("Prim0::wait"));
+        assert_eq!(
+            labels.get(codes[MAX_LABELS - 2]),
+            Some(names[MAX_LABELS - 2])
+        );
+        assert_eq!(labels.get(codes[MAX_LABELS + 4]), Some(MANY));
+        assert!(codes.iter().all(|&c| c >= LABEL));
     }
 }
