@@ -87,18 +87,46 @@ where
     }
 }
 
-/// Where a task is in its life (see DESIGN.md, "The task life cycle").
+/// Where a task is in its life. Every transition happens in `runtime/core.rs`, on the loop's
+/// thread, while the slab is borrowed and no user code runs:
+///
+/// ```text
+///   spawn() ──(1)──> Scheduled ──(2)──> Running ──(4)──> Done ──(6)──> freed
+///                      ^  ^               │  │            ^
+///                      │  └─────(3b)──────┘  │(3a)        │(5)
+///                      │                     v            │
+///                      └───────(3c)──────  Idle ──────────┘
+///
+///   (1)  Core::spawn       boxed, given a waker, pushed on the ready queue
+///   (2)  Core::run_task    popped in step 5 of a turn; future and waker leave the slot
+///   (3a) poll -> Pending   no wake-up arrived during the poll: wait
+///   (3b) poll -> Pending   woken during its own poll (RunningWoken): back on the queue
+///   (3c) Core::schedule    a waker fired: pushed once (a second wake does nothing)
+///   (4)  Core::finish      poll -> Ready, a caught panic, or a cancellation carried out
+///   (5)  Core::cancel      marks `cancel_requested` and schedules: (3c), (2), then (4)
+///   (6)  Task handle       takes the result, or is dropped (a detached task is freed at 4)
+/// ```
+///
+/// DESIGN.md, "The task life cycle", tells the same story at more length.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum State {
-    /// In the ready queue, waiting for its turn.
+    /// In the ready queue exactly once, waiting for its turn. Entered from `Idle` by a wake
+    /// (3c), from `RunningWoken` when its poll returns (3b), or at birth (1). A wake while
+    /// `Scheduled` does nothing: that is what keeps a task from being queued twice.
     Scheduled,
-    /// Being polled right now.
+    /// Being polled right now: its future and waker are out of the slot, held by
+    /// `run_task` (2). A wake now cannot push it (it is not in the queue and must not be
+    /// polled twice at once), so it becomes `RunningWoken` instead.
     Running,
-    /// Being polled, and woken during that poll: goes back to the ready queue afterwards.
+    /// Being polled, and woken during that poll: when the poll returns `Pending` it goes
+    /// straight back to the ready queue as `Scheduled` (3b), for the next turn.
     RunningWoken,
-    /// Waiting for a wake-up.
+    /// Waiting for a wake-up; nothing of it is in the ready queue. Its waker sits in its
+    /// slot, and clones of it wherever the task is waiting (a timer, a socket, a queue).
     Idle,
-    /// Finished: its result waits in the slot's `body` until its `Task` handle takes it.
+    /// Finished (4): its result waits in the slot's `body` until its `Task` handle takes it
+    /// (6), or the slot was freed already if the task was detached. Wakes and cancels of a
+    /// `Done` task do nothing. Terminal: a slot leaves `Done` only by being freed.
     Done,
 }
 
