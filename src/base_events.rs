@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
-use crate::runtime::core::{Config, Core, MAIN_KEY};
+use crate::runtime::core::{Config, Core};
 use crate::runtime::observe::deadlock::Stopped;
 use crate::runtime::schedule::seed_from_env;
+use crate::runtime::tasks::TaskKey;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};
 use crate::task::{spawn_on, Task};
 use crate::trace::Trace;
@@ -227,12 +228,12 @@ impl Loop {
         let _main = core.main_begins(at);
         let mut fut = pin!(fut);
         core.set_main_waker(Some(Arc::new(TaskWaker {
-            key: MAIN_KEY,
+            key: TaskKey::MAIN,
             shared: Arc::clone(&core.shared),
             remote_queued: AtomicBool::new(false),
         })));
         let mut output = None;
-        core.schedule(MAIN_KEY);
+        core.schedule(TaskKey::MAIN);
         loop {
             core.run_once(&mut || {
                 let watch = core.main_poll_start();

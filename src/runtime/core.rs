@@ -40,13 +40,9 @@ use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{Body, BoxedCell, Meta, SlotInit, State, TaskSlab};
+use super::tasks::{Body, BoxedCell, Meta, SlotInit, State, TaskKey, TaskSlab};
 use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
-
-/// The key of the future given to `block_on`, which is polled like a task but lives on the
-/// caller's stack rather than in the slab.
-pub(crate) const MAIN_KEY: u64 = u64::MAX;
 
 /// How many turns with ready work may pass before the loop polls for I/O anyway (tokio's
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
@@ -66,11 +62,6 @@ pub(crate) struct Config {
     /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
     pub(crate) seed: Option<u64>,
 }
-
-/// The ready-queue entry that stands for "the next callback in `Core::callbacks`". The ready
-/// queue holds plain `u64` keys (8 bytes an entry: a million ready tasks cost 8 MB, not 16);
-/// callbacks wait in their own queue, in the same order, behind these markers.
-pub(super) const CALLBACK_KEY: u64 = u64::MAX - 1;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
@@ -101,8 +92,8 @@ pub(crate) struct Callback {
 /// the handles that need to find their way back (`Task`, `Sleep`, I/O sources).
 pub(crate) struct Core {
     pub(crate) tasks: RefCell<TaskSlab>,
-    /// asyncio's `_ready`: task keys, `MAIN_KEY` and `CALLBACK_KEY` markers.
-    pub(super) ready: RefCell<VecDeque<u64>>,
+    /// asyncio's `_ready`: task keys, `TaskKey::MAIN` and `TaskKey::CALLBACK` markers.
+    pub(super) ready: RefCell<VecDeque<TaskKey>>,
     callbacks: RefCell<VecDeque<Rc<Callback>>>,
     pub(crate) timers: RefCell<Wheel<TimerEntry>>,
     pub(crate) clock: Clock,
@@ -110,12 +101,12 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     pub(super) remote: Receiver<Remote>,
     /// The task being polled right now.
-    current: Cell<Option<u64>>,
+    current: Cell<Option<TaskKey>>,
     /// The waker of the task or main future being polled right now, moved out of its slot
     /// for the poll (`WakeRef::of` compares against it).
     pub(super) current_waker: Cell<*const ()>,
-    /// The key of that task (`MAIN_KEY` for the main future).
-    current_key: Cell<u64>,
+    /// The key of that task (`TaskKey::MAIN` for the main future).
+    current_key: Cell<TaskKey>,
     /// The main future's waker while `block_on` runs (out of here while it is polled).
     pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
     /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
@@ -177,7 +168,7 @@ impl Core {
             remote: rx,
             current: Cell::new(None),
             current_waker: Cell::new(std::ptr::null()),
-            current_key: Cell::new(0),
+            current_key: Cell::new(TaskKey::MAIN),
             main_waker: RefCell::new(None),
             far_timers: Cell::new(0),
             tag: Cell::new(NO_TAG),
@@ -200,11 +191,11 @@ impl Core {
     // ----- the interface the rest of the crate uses -------------------------------------
 
     /// Puts a task on the ready queue unless it is already there (or finished, or gone).
-    pub(crate) fn schedule(&self, key: u64) {
-        if key == MAIN_KEY {
+    pub(crate) fn schedule(&self, key: TaskKey) {
+        if key == TaskKey::MAIN {
             if !self.main_scheduled.replace(true) {
                 self.observe.woke(&self.clock, MAIN);
-                self.ready.borrow_mut().push_back(MAIN_KEY);
+                self.ready.borrow_mut().push_back(TaskKey::MAIN);
             }
             return;
         }
@@ -233,7 +224,7 @@ impl Core {
         future: BoxedCell,
         name: Option<Box<str>>,
         spawned_at: &'static Location<'static>,
-    ) -> u64 {
+    ) -> TaskKey {
         let number = self.next_number.get();
         self.next_number.set(number + 1);
         self.observe
@@ -271,7 +262,7 @@ impl Core {
 
     /// Asks for a task to be cancelled; its future is dropped on its next turn (or right
     /// after its current poll, if it is cancelling itself). False if it already finished.
-    pub(crate) fn cancel(&self, key: u64) -> bool {
+    pub(crate) fn cancel(&self, key: TaskKey) -> bool {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return false;
@@ -286,7 +277,7 @@ impl Core {
         true
     }
 
-    pub(crate) fn is_done(&self, key: u64) -> bool {
+    pub(crate) fn is_done(&self, key: TaskKey) -> bool {
         self.tasks
             .borrow()
             .get(key)
@@ -296,7 +287,7 @@ impl Core {
     /// `Task<T>::poll`: the result once the task is done, else remembers who to wake.
     pub(crate) fn poll_join(
         &self,
-        key: u64,
+        key: TaskKey,
         cx: &mut Context<'_>,
     ) -> Poll<Result<BoxedCell, JoinError>> {
         let mut tasks = self.tasks.borrow_mut();
@@ -319,7 +310,7 @@ impl Core {
     /// Runs `f` on a finished task's result without taking it (for `wait`).
     pub(crate) fn with_result<R>(
         &self,
-        key: u64,
+        key: TaskKey,
         f: impl FnOnce(Result<&dyn std::any::Any, &JoinError>) -> R,
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
@@ -334,7 +325,7 @@ impl Core {
 
     /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches. A
     /// panic nobody took out of the handle is reported now, as a detached task's would be.
-    pub(crate) fn release_handle(&self, key: u64) {
+    pub(crate) fn release_handle(&self, key: TaskKey) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
@@ -357,7 +348,7 @@ impl Core {
 
     pub(crate) fn with_meta<R>(
         &self,
-        key: u64,
+        key: TaskKey,
         f: impl FnOnce(&Meta, State, u32) -> R,
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
@@ -385,13 +376,13 @@ impl Core {
     /// task in the same slot: a spurious wake, which futures tolerate).
     pub(crate) fn schedule_own(&self, own: OwnKey) {
         if own.index() == u32::MAX {
-            return self.schedule(MAIN_KEY);
+            return self.schedule(TaskKey::MAIN);
         }
         let mut tasks = self.tasks.borrow_mut();
         let Some((key, slot)) = tasks.slot_at_mut(own.index()) else {
             return;
         };
-        if (key >> 32) as u16 != own.generation16() {
+        if key.generation() as u16 != own.generation16() {
             return;
         }
         match slot.state {
@@ -441,13 +432,13 @@ impl Core {
     }
 
     /// The key of the task being polled, if a task (not the main future) is running.
-    pub(crate) fn current_task(&self) -> Option<u64> {
+    pub(crate) fn current_task(&self) -> Option<TaskKey> {
         self.current.get()
     }
 
     pub(crate) fn push_callback(&self, callback: Rc<Callback>) {
         self.callbacks.borrow_mut().push_back(callback);
-        self.ready.borrow_mut().push_back(CALLBACK_KEY);
+        self.ready.borrow_mut().push_back(TaskKey::CALLBACK);
     }
 
     // ----- one turn ---------------------------------------------------------------------
@@ -482,11 +473,11 @@ impl Core {
                 break;
             };
             match item {
-                MAIN_KEY => {
+                TaskKey::MAIN => {
                     self.main_scheduled.set(false);
                     main();
                 }
-                CALLBACK_KEY => {
+                TaskKey::CALLBACK => {
                     let cb = self.callbacks.borrow_mut().pop_front();
                     if let Some(cb) = cb {
                         self.run_callback(&cb);
@@ -518,7 +509,8 @@ impl Core {
         Some(deadline.saturating_duration_since(self.clock.now()))
     }
 
-    pub(super) fn poll_io(&self, mut timeout: Option<Duration>) {
+    /// Step 2, and the only place the loop polls for I/O.
+    fn poll_io(&self, mut timeout: Option<Duration>) {
         let mut wakers = std::mem::take(&mut *self.wake_buf.borrow_mut());
         let may_block = timeout != Some(Duration::ZERO);
         if may_block {
@@ -596,7 +588,7 @@ impl Core {
     }
 
     /// asyncio's `Task.__step`: one poll of one task.
-    fn run_task(&self, key: u64) {
+    fn run_task(&self, key: TaskKey) {
         let (mut future, waker) = {
             let mut tasks = self.tasks.borrow_mut();
             let Some(slot) = tasks.get_mut(key) else {
@@ -674,7 +666,7 @@ impl Core {
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
-    fn finish(&self, key: u64, result: Result<BoxedCell, JoinError>) {
+    fn finish(&self, key: TaskKey, result: Result<BoxedCell, JoinError>) {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key) else {
             return;
@@ -714,7 +706,7 @@ impl Core {
             let mut doomed = Vec::new();
             {
                 let mut tasks = self.tasks.borrow_mut();
-                let keys: Vec<u64> = tasks
+                let keys: Vec<TaskKey> = tasks
                     .iter()
                     .filter(|(_, s)| s.state != State::Done)
                     .map(|(k, _)| k)

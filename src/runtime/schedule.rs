@@ -43,7 +43,8 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::core::{Callback, CALLBACK_KEY};
+use super::core::Callback;
+use super::tasks::TaskKey;
 
 /// The environment variable `run` and `Loop::builder()` read a seed from.
 pub(crate) const SEED_ENV: &str = "TINYLOOP_SEED";
@@ -69,7 +70,7 @@ impl Schedule {
     #[inline]
     pub(crate) fn order(
         &self,
-        ready: &RefCell<VecDeque<u64>>,
+        ready: &RefCell<VecDeque<TaskKey>>,
         callbacks: &RefCell<VecDeque<Rc<Callback>>>,
         n: usize,
     ) {
@@ -104,7 +105,7 @@ fn warn_once(seed: u64, what: &str) {
 #[inline(never)]
 fn shuffle_batch(
     rng: &Cell<u64>,
-    ready: &RefCell<VecDeque<u64>>,
+    ready: &RefCell<VecDeque<TaskKey>>,
     callbacks: &RefCell<VecDeque<Rc<Callback>>>,
     n: usize,
 ) {
@@ -117,7 +118,7 @@ fn shuffle_batch(
     shuffle(rng, batch);
     // The batch's callback markers stand for the first callbacks in their queue, in order:
     // shuffling the markers moves callbacks among tasks, this moves them among themselves.
-    let markers = batch.iter().filter(|&&k| k == CALLBACK_KEY).count();
+    let markers = batch.iter().filter(|&&k| k == TaskKey::CALLBACK).count();
     if markers > 1 {
         let mut callbacks = callbacks.borrow_mut();
         let m = markers.min(callbacks.len());

@@ -1,7 +1,7 @@
 //! The task slab: where every task's future, state and result live.
 //!
 //! asyncio makes each `Task` an object on the heap that schedules its own `__step`. Here the
-//! loop owns all tasks in one `Vec` of slots, and a task is named by a `u64` key: the slot
+//! loop owns all tasks in one `Vec` of slots, and a task is named by a [`TaskKey`]: the slot
 //! index in the low 32 bits and the slot's generation in the high 32. The ready queue holds
 //! keys, wakers hold keys, `Task<T>` handles hold keys. When a slot is freed its generation
 //! goes up, so a stale key (a waker that outlived its task) finds nothing and does nothing.
@@ -217,20 +217,55 @@ enum Entry {
     Vacant { generation: u32 },
 }
 
-pub(crate) fn key_of(index: u32, generation: u32) -> u64 {
-    (u64::from(generation) << 32) | u64::from(index)
+/// What names a task inside the loop: the slot index in the low 32 bits, the slot's
+/// generation in the high 32. The ready queue, wakers and `Task<T>` handles hold these.
+/// Freeing a slot bumps its generation, so a stale key finds nothing.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TaskKey(u64);
+
+impl std::fmt::Debug for TaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            TaskKey::MAIN => f.write_str("TaskKey::MAIN"),
+            TaskKey::CALLBACK => f.write_str("TaskKey::CALLBACK"),
+            key => write!(f, "TaskKey({}v{})", key.index(), key.generation()),
+        }
+    }
 }
 
-fn split(key: u64) -> (usize, u32) {
-    ((key & 0xffff_ffff) as usize, (key >> 32) as u32)
+impl TaskKey {
+    /// The future given to `block_on`: polled like a task, but it lives on the caller's
+    /// stack, not in the slab. (The slab stops short of the two highest keys.)
+    pub(crate) const MAIN: TaskKey = TaskKey(u64::MAX);
+    /// In the ready queue: "the next callback in `Core::callbacks`". Callbacks wait in their
+    /// own queue, in the same order, behind these markers, so a ready-queue entry stays
+    /// 8 bytes (a million ready tasks cost 8 MB, not 16).
+    pub(crate) const CALLBACK: TaskKey = TaskKey(u64::MAX - 1);
+
+    pub(crate) fn new(index: u32, generation: u32) -> TaskKey {
+        TaskKey((u64::from(generation) << 32) | u64::from(index))
+    }
+
+    /// The slot it names.
+    pub(crate) fn index(self) -> u32 {
+        self.0 as u32
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+fn split(key: TaskKey) -> (usize, u32) {
+    (key.index() as usize, key.generation())
 }
 
 impl TaskSlab {
     /// The key the next `insert` will use.
-    pub(crate) fn next_key(&self) -> u64 {
+    pub(crate) fn next_key(&self) -> TaskKey {
         match self.free.last() {
             Some(&index) => match self.slots[index as usize] {
-                Entry::Vacant { generation } => key_of(index, generation),
+                Entry::Vacant { generation } => TaskKey::new(index, generation),
                 Entry::Occupied(_) => unreachable!("free list points at an occupied slot"),
             },
             None => {
@@ -239,12 +274,12 @@ impl TaskSlab {
                     .ok()
                     .filter(|&i| i < u32::MAX - 1)
                     .expect("more than 4 billion live tasks on one loop");
-                key_of(index, 0)
+                TaskKey::new(index, 0)
             }
         }
     }
 
-    pub(crate) fn insert(&mut self, make: impl FnOnce(u64) -> SlotInit) -> u64 {
+    pub(crate) fn insert(&mut self, make: impl FnOnce(TaskKey) -> SlotInit) -> TaskKey {
         let key = self.next_key();
         let (index, generation) = split(key);
         let init = make(key);
@@ -271,7 +306,7 @@ impl TaskSlab {
         key
     }
 
-    pub(crate) fn get(&self, key: u64) -> Option<&Slot> {
+    pub(crate) fn get(&self, key: TaskKey) -> Option<&Slot> {
         let (index, generation) = split(key);
         match self.slots.get(index) {
             Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
@@ -280,22 +315,22 @@ impl TaskSlab {
     }
 
     /// The key of the task in slot `index`, if one lives there.
-    pub(crate) fn key_at(&self, index: u32) -> Option<u64> {
+    pub(crate) fn key_at(&self, index: u32) -> Option<TaskKey> {
         match self.slots.get(index as usize) {
-            Some(Entry::Occupied(slot)) => Some(key_of(index, slot.generation)),
+            Some(Entry::Occupied(slot)) => Some(TaskKey::new(index, slot.generation)),
             _ => None,
         }
     }
 
     /// The task in slot `index`, with its key, if one lives there.
-    pub(crate) fn slot_at_mut(&mut self, index: u32) -> Option<(u64, &mut Slot)> {
+    pub(crate) fn slot_at_mut(&mut self, index: u32) -> Option<(TaskKey, &mut Slot)> {
         match self.slots.get_mut(index as usize) {
-            Some(Entry::Occupied(slot)) => Some((key_of(index, slot.generation), slot)),
+            Some(Entry::Occupied(slot)) => Some((TaskKey::new(index, slot.generation), slot)),
             _ => None,
         }
     }
 
-    pub(crate) fn get_mut(&mut self, key: u64) -> Option<&mut Slot> {
+    pub(crate) fn get_mut(&mut self, key: TaskKey) -> Option<&mut Slot> {
         let (index, generation) = split(key);
         match self.slots.get_mut(index) {
             Some(Entry::Occupied(slot)) if slot.generation == generation => Some(slot),
@@ -304,7 +339,7 @@ impl TaskSlab {
     }
 
     /// Frees the slot and hands its contents back, to be dropped after the borrow ends.
-    pub(crate) fn remove(&mut self, key: u64) -> Option<Slot> {
+    pub(crate) fn remove(&mut self, key: TaskKey) -> Option<Slot> {
         let (index, generation) = split(key);
         match self.slots.get(index) {
             Some(Entry::Occupied(slot)) if slot.generation == generation => {}
@@ -326,9 +361,9 @@ impl TaskSlab {
         self.live
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &Slot)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (TaskKey, &Slot)> {
         self.slots.iter().enumerate().filter_map(|(i, e)| match e {
-            Entry::Occupied(slot) => Some((key_of(i as u32, slot.generation), slot)),
+            Entry::Occupied(slot) => Some((TaskKey::new(i as u32, slot.generation), slot)),
             Entry::Vacant { .. } => None,
         })
     }

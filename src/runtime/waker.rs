@@ -30,6 +30,7 @@ use futures_task::ArcWake;
 
 use super::context;
 use super::core::Core;
+use super::tasks::TaskKey;
 
 /// The half of a loop that other threads may touch.
 #[derive(Debug)]
@@ -58,7 +59,7 @@ pub(crate) enum Remote {
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Remote::Wake(w) => write!(f, "Wake({:#x})", w.key),
+            Remote::Wake(w) => write!(f, "Wake({:?})", w.key),
             Remote::Call(_, at) => write!(f, "Call(scheduled at {at})"),
         }
     }
@@ -94,7 +95,7 @@ impl Shared {
 /// The waker of one task (or of the future given to `block_on`).
 #[derive(Debug)]
 pub(crate) struct TaskWaker {
-    pub(crate) key: u64,
+    pub(crate) key: TaskKey,
     pub(crate) shared: Arc<Shared>,
     /// Set while a `Remote::Wake` for this waker sits in the channel.
     pub(crate) remote_queued: AtomicBool,
@@ -167,9 +168,9 @@ pub(crate) struct OwnKey(u64);
 pub(crate) const NO_TAG: u16 = u16::MAX;
 
 impl OwnKey {
-    pub(crate) fn new(tag: u16, key: u64) -> OwnKey {
-        let index = key & 0xffff_ffff;
-        let generation = (key >> 32) & 0xffff;
+    pub(crate) fn new(tag: u16, key: TaskKey) -> OwnKey {
+        let index = u64::from(key.index());
+        let generation = u64::from(key.generation() & 0xffff);
         OwnKey(index | (generation << 32) | (u64::from(tag) << 48))
     }
 
@@ -320,10 +321,10 @@ mod tests {
 
     #[test]
     fn own_keys_pack_index_generation_and_tag() {
-        let key = (7u64 << 32) | 42;
+        let key = TaskKey::new(42, 7);
         let own = OwnKey::new(3, key);
         assert_eq!((own.tag(), own.index(), own.generation16()), (3, 42, 7));
-        let main = OwnKey::new(1, u64::MAX);
+        let main = OwnKey::new(1, TaskKey::MAIN);
         assert_eq!(main.index(), u32::MAX);
     }
 }

@@ -50,6 +50,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use crate::runtime::core::{panic_message, Core};
+use crate::runtime::tasks::TaskKey;
 use crate::runtime::waker::WakeRef;
 
 use super::{spawn, Task};
@@ -157,7 +158,7 @@ struct Inner<E> {
 /// What the group keeps of a child: enough to cancel it.
 struct CancelHandle {
     core: Rc<Core>,
-    key: u64,
+    key: TaskKey,
 }
 
 impl<E: 'static> TaskGroup<E> {
@@ -288,7 +289,7 @@ impl<E> GroupState<E> {
     /// Cancels every live child except `spare`. Takes the handles out first, so no borrow
     /// is held while the loop is told.
     fn cancel_children(&self, spare: Option<usize>) {
-        let doomed: Vec<(Rc<Core>, u64)> = {
+        let doomed: Vec<(Rc<Core>, TaskKey)> = {
             let inner = self.inner.borrow();
             inner
                 .children

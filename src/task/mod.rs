@@ -21,6 +21,7 @@ use crate::runtime::context;
 use crate::runtime::core::{display_name, Core};
 use crate::runtime::tasks::erase;
 use crate::runtime::tasks::State;
+use crate::runtime::tasks::TaskKey;
 use crate::runtime::WaitOn;
 
 // Waiting on many things and structured concurrency (asyncio's `tasks.py`, `taskgroups.py`).
@@ -124,7 +125,7 @@ pub struct TaskInfo {
 #[must_use = "a Task runs even if dropped; await it for its result, or drop it explicitly to detach it"]
 pub struct Task<T> {
     core: Rc<Core>,
-    key: u64,
+    key: TaskKey,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -230,7 +231,7 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
-fn info_of(core: &Core, key: u64) -> Option<TaskInfo> {
+fn info_of(core: &Core, key: TaskKey) -> Option<TaskInfo> {
     let mut info = core.with_meta(key, |m, state, polls| TaskInfo {
         id: TaskId(m.number),
         name: display_name(m),
@@ -398,7 +399,7 @@ pub fn current_task() -> Option<TaskInfo> {
 #[doc(alias = "asyncio.all_tasks")]
 pub fn all_tasks() -> Vec<TaskInfo> {
     context::try_with_core(|core| {
-        let keys: Vec<u64> = core
+        let keys: Vec<TaskKey> = core
             .tasks
             .borrow()
             .iter()

@@ -85,6 +85,7 @@ use std::time::Duration;
 use super::{Stop, Waiting};
 use crate::runtime::core::Core;
 use crate::runtime::tasks::State;
+use crate::runtime::tasks::TaskKey;
 
 /// How long the loop blocks before it looks again, when only a reference count (a waker
 /// clone, a `LoopHandle`) keeps it from calling the program deadlocked.
@@ -209,7 +210,7 @@ impl Core {
     fn wait_chain(&self) -> String {
         let mut out = String::from("the main future");
         let mut wait = self.main_wait();
-        let mut seen: Vec<u64> = Vec::new();
+        let mut seen: Vec<TaskKey> = Vec::new();
         loop {
             let Some(w) = wait else {
                 out.push_str(

@@ -19,6 +19,7 @@ use std::time::Duration;
 use super::Waiting;
 use crate::runtime::core::{display_name, Core};
 use crate::runtime::tasks::State;
+use crate::runtime::tasks::TaskKey;
 
 impl Core {
     /// A wait in words: `sleep until +1.2 s`, `Queue::get`, `task #3 'worker'`,
@@ -46,7 +47,7 @@ impl Core {
     }
 
     /// `task #3 'worker'`, `task #3`, or `a finished task`.
-    pub(crate) fn describe_task(&self, key: u64) -> String {
+    pub(crate) fn describe_task(&self, key: TaskKey) -> String {
         let found = self.with_meta(key, |m, state, _| {
             let named = m
                 .name
@@ -78,7 +79,7 @@ impl Core {
                 at.to_string(),
             ]);
         }
-        let mut tasks: Vec<(u64, u64)> = match self.tasks.try_borrow() {
+        let mut tasks: Vec<(u64, TaskKey)> = match self.tasks.try_borrow() {
             Ok(tasks) => tasks
                 .iter()
                 .filter(|(_, s)| s.state != State::Done)

@@ -53,6 +53,7 @@ use crate::runtime::clock::Clock;
 use crate::runtime::context;
 use crate::runtime::core::{display_name, Callback, Config, Core};
 use crate::runtime::tasks::State;
+use crate::runtime::tasks::TaskKey;
 
 /// What a task is about to wait on, as a primitive reports it to [`note_wait`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub(crate) enum WaitOn {
     /// A timer due at this tick of the loop's clock: `sleep`, `timeout`, `interval`.
     Timer(u64),
     /// Another task's result (awaiting a `Task`), by slab key.
-    Task(u64),
+    Task(TaskKey),
     /// A tinyloop primitive, by the label it declares as users call it (`"Queue::get"`).
     /// The loop keeps no list of primitives: it learns each label the first time it is noted.
     Label(&'static str),
@@ -135,7 +136,7 @@ impl WaitOn {
             },
             WaitOn::Task(key) => Note {
                 kind: TASK,
-                arg: key as u32, // the slab index: the low half of the key
+                arg: key.index(),
             },
             WaitOn::Label(label) => Note {
                 kind: labels.code(label),
@@ -297,7 +298,7 @@ pub(crate) struct Watch(Option<Instant>);
 impl Core {
     /// Hook: a task's poll begins. With debug mode and trace off, one branch.
     #[inline]
-    pub(in crate::runtime) fn observe_poll_start(&self, key: u64) -> Watch {
+    pub(in crate::runtime) fn observe_poll_start(&self, key: TaskKey) -> Watch {
         if !self.observe.watching {
             return Watch(None);
         }
@@ -308,7 +309,7 @@ impl Core {
     #[inline]
     pub(in crate::runtime) fn observe_poll_end<E>(
         &self,
-        key: u64,
+        key: TaskKey,
         watch: Watch,
         polled: &Result<Poll<()>, E>,
     ) {
@@ -319,7 +320,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn watched_poll_start(&self, key: u64) -> Watch {
+    fn watched_poll_start(&self, key: TaskKey) -> Watch {
         if let Some(t) = &self.observe.trace {
             self.trace_poll_start(t, key);
         }
@@ -328,7 +329,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn watched_poll_end(&self, key: u64, watch: Watch, outcome: Outcome) {
+    fn watched_poll_end(&self, key: TaskKey, watch: Watch, outcome: Outcome) {
         if let Some(started) = watch.0 {
             self.report_slow_poll(key, started.elapsed());
         }
@@ -337,7 +338,7 @@ impl Core {
         }
     }
 
-    fn report_slow_poll(&self, key: u64, took: Duration) {
+    fn report_slow_poll(&self, key: TaskKey, took: Duration) {
         if took < self.config.slow_poll_threshold {
             return;
         }
@@ -413,7 +414,7 @@ impl Core {
     }
 
     /// What an idle task waits on, if a tinyloop primitive said so.
-    pub(crate) fn wait_of(&self, key: u64) -> Option<Waiting> {
+    pub(crate) fn wait_of(&self, key: TaskKey) -> Option<Waiting> {
         let tasks = self.tasks.try_borrow().ok()?;
         let slot = tasks.get(key)?;
         if slot.state != State::Idle {
@@ -436,12 +437,12 @@ impl Core {
     }
 
     /// `wait_of` in words, for `TaskInfo::waiting_on`.
-    pub(crate) fn waiting_on(&self, key: u64) -> Option<String> {
+    pub(crate) fn waiting_on(&self, key: TaskKey) -> Option<String> {
         self.wait_of(key).map(|w| self.describe_wait(w))
     }
 
     /// The key of the task awaited by a `Waiting::Task`.
-    pub(crate) fn awaited_key(&self, index: u32) -> Option<u64> {
+    pub(crate) fn awaited_key(&self, index: u32) -> Option<TaskKey> {
         self.tasks.try_borrow().ok()?.key_at(index)
     }
 
@@ -552,7 +553,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn trace_poll_start(&self, t: &Tracer, key: u64) {
+    fn trace_poll_start(&self, t: &Tracer, key: TaskKey) {
         if let Some(number) = self.with_meta(key, |m, _, _| m.number) {
             t.poll_start(&self.clock, number);
         }
@@ -560,7 +561,7 @@ impl Core {
 
     #[cold]
     #[inline(never)]
-    fn trace_poll_end(&self, t: &Tracer, key: u64, outcome: Outcome) {
+    fn trace_poll_end(&self, t: &Tracer, key: TaskKey, outcome: Outcome) {
         let found = self.tasks.try_borrow().ok().and_then(|tasks| {
             let slot = tasks.get(key)?;
             let note = Note {
