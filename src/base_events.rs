@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use crate::debug::{Deadlock, OnDeadlock};
 use crate::runtime::context;
-use crate::runtime::core::{Config, Core};
-use crate::runtime::observe::deadlock::Stopped;
+use crate::runtime::core::{Config, Core, Stopped};
 use crate::runtime::schedule::seed_from_env;
 use crate::runtime::tasks::TaskKey;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};

@@ -6,7 +6,7 @@
 //!   waits on (when it waits on a tinyloop primitive) and where it was spawned.
 //! * Deadlock detection: when the future given to `run`/`block_on` waits and nothing can
 //!   ever wake it, the loop stops and panics with the dump ([`OnDeadlock`], [`Deadlock`]).
-//!   How the loop knows is explained in `runtime/deadlock.rs`.
+//!   How the loop knows is explained in `runtime/observe/deadlock.rs`.
 //! * Debug mode (`LoopBuilder::debug`) reports polls slower than
 //!   `LoopBuilder::slow_poll_threshold` on stderr.
 //! * The event trace and its timeline are in [`crate::trace`].

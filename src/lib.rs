@@ -106,19 +106,35 @@
 //! | (none: Go's "all goroutines are asleep") | [`Deadlock`], [`OnDeadlock`], [`Loop::try_block_on`] |
 //! | (none)                                 | [`trace`]: the event trace, a timeline, Perfetto JSON |
 //!
-//! ## Where to read what
+//! ## Reading path: the loop in the order of one turn
 //!
-//! * `runtime/core.rs`: one turn of the loop, `run_once`, narrated step by step.
-//! * `runtime/tasks.rs` and `task/mod.rs`: what a task is and how its result gets back.
-//! * `runtime/waker.rs`: how a wake-up, from this thread or another, finds the loop.
-//! * `runtime/wheel/`: the hierarchical timer wheel.
+//! Read these first, in this order; together they are the whole loop. Every line that
+//! starts with `self.observe` or `self.observe_` in them is a hook into the seeing-inside
+//! layer (`runtime/observe/`) and can be skipped.
+//!
+//! 1. `examples/mini_loop.rs` (430 lines): the whole idea in one file, without tinyloop.
+//! 2. `runtime/core.rs` (853 lines): the loop's state and its turn, `run_once`, step by
+//!    step; `spawn`, `schedule` and `run_task` (asyncio's `Task.__step`).
+//! 3. `runtime/reactor.rs` (581 lines): step 2, polling for I/O with mio.
+//! 4. `runtime/waker.rs` (330 lines): step 3, how a wake-up, from this thread or another,
+//!    finds the loop.
+//! 5. `runtime/wheel/mod.rs` (857 lines) and `level.rs` (200 lines): step 4, the
+//!    hierarchical timer wheel.
+//! 6. `runtime/tasks.rs` (517 lines): step 5's tasks: the slab, `TaskKey`, and `State`
+//!    with the life-cycle diagram.
+//!
+//! ## Where to read what, after that
+//!
+//! * `base_events.rs`: `run`, `block_on`, the main future.
+//! * `task/mod.rs`: `spawn`, `Task<T>`, how a result gets back to its handle.
 //! * `time/`: sleep, timeouts, callbacks on top of the wheel.
-//! * `runtime/reactor.rs`, `net/`, `io/`: readiness I/O on mio, sockets, buffered streams.
+//! * `net/`, `io/`: sockets and buffered streams on the reactor.
 //! * `sync/`: the locks and queues, all on one waiter list (`sync/waiters.rs`).
 //! * `task/`: gather, wait, as_completed, select, shield (on `task/ready_set.rs`), TaskGroup.
-//! * `debug.rs`, `trace.rs`, `signal.rs`: the task dump, deadlock reports, the event trace
-//!   and its timeline, Ctrl-C; their machinery is in `runtime/observe.rs`, `deadlock.rs`,
-//!   `trace.rs` and `signals.rs`.
+//! * `debug.rs`, `trace.rs`: the task dump, deadlock reports, the event trace and its
+//!   timeline; all their machinery is in `runtime/observe/` (hooks and wait notes in
+//!   `mod.rs`, `dump.rs`, `deadlock.rs`, `trace.rs`).
+//! * `signal.rs`: Ctrl-C, on `runtime/signals.rs` (all of Ctrl-C's machinery).
 //! * `sim.rs` and `runtime/schedule.rs`: deterministic simulation, a seeded order among ready
 //!   things, many seeds explored and the failing one replayed.
 

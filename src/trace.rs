@@ -4,7 +4,7 @@
 //! asyncio has nothing built in for this (tools like `viztracer` trace it from outside).
 //! Build the loop with [`LoopBuilder::trace`](crate::LoopBuilder::trace) and the loop records
 //! every spawn, poll, wake (and who woke whom), timer, I/O readiness, cancellation and
-//! completion in a bounded ring (`runtime/trace.rs` describes the recorder). Then:
+//! completion in a bounded ring (`runtime/observe/trace.rs` describes the recorder). Then:
 //!
 //! * inside the loop: [`timeline`], [`chrome_json`] or [`snapshot`];
 //! * after `block_on` returns: [`Loop::trace_snapshot`](crate::Loop::trace_snapshot).

@@ -25,7 +25,8 @@ use mio::event::Source;
 use mio::Interest;
 
 use crate::runtime::core::Core;
-use crate::runtime::reactor::{Direction, Registration, WaiterId};
+use crate::runtime::reactor::{Direction, WaiterId};
+use crate::runtime::registration::Registration;
 use crate::runtime::{note_wait, WaitOn};
 
 /// A mio source and its place in the reactor. `S` is last so that `Registered<TcpStream>`

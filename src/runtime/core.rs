@@ -40,7 +40,7 @@ use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{Body, BoxedCell, Meta, SlotInit, State, TaskKey, TaskSlab};
+use super::tasks::{Body, BoxedCell, Meta, Slot, SlotInit, State, TaskKey, TaskSlab};
 use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 
@@ -55,12 +55,32 @@ pub(crate) struct Config {
     pub(crate) debug: bool,
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) virtual_time: bool,
-    /// Record the event trace (`runtime/trace.rs`).
+    /// Record the event trace (`runtime/observe/trace.rs`).
     pub(crate) trace: bool,
-    /// Stop a loop that can never make progress (`runtime/deadlock.rs`).
+    /// Stop a loop that can never make progress (`runtime/observe/deadlock.rs`).
     pub(crate) detect_deadlocks: bool,
     /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
     pub(crate) seed: Option<u64>,
+}
+
+/// Whether the loop should stop driving the main future, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Carry on.
+    No,
+    /// The check proved that nothing can ever wake the loop (`runtime/observe/deadlock.rs`).
+    Deadlock { main_polls: u32 },
+    /// Ctrl-C under `run`: cancel the main future (`runtime/signals.rs`).
+    Interrupted,
+}
+
+/// Why `block_on` stopped before its future finished.
+#[derive(Debug)]
+pub(crate) enum Stopped {
+    /// Nothing can ever wake the main future; the report says what it waits on.
+    Deadlock(String),
+    /// Ctrl-C under `run`.
+    Interrupted,
 }
 
 /// What a timer does when it fires.
@@ -110,7 +130,7 @@ pub(crate) struct Core {
     /// The main future's waker while `block_on` runs (out of here while it is polled).
     pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
     /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
-    /// one waits the loop does not call it a deadlock (`runtime/deadlock.rs`).
+    /// one waits the loop does not call it a deadlock (`runtime/observe/deadlock.rs`).
     pub(crate) far_timers: Cell<usize>,
     /// This loop's tag in its thread's loop registry (`runtime/waker.rs`, `OwnKey`).
     tag: Cell<u16>,
@@ -123,8 +143,10 @@ pub(crate) struct Core {
     pub(crate) config: Config,
     wake_buf: RefCell<Vec<Waker>>,
     timer_buf: RefCell<Vec<WakeRef>>,
-    /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe.rs`).
+    /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe/mod.rs`).
     pub(crate) observe: Observe,
+    /// Set by the deadlock check or by Ctrl-C; `block_on` looks after every turn.
+    pub(crate) stop: Cell<Stop>,
     /// Ctrl-C, once something asked for it (`runtime/signals.rs`).
     pub(crate) signals: SignalState,
     /// FIFO, or the seed's order (`runtime/schedule.rs`).
@@ -178,6 +200,7 @@ impl Core {
             waiting_on_threads: Cell::new(false),
             closing: Cell::new(false),
             observe,
+            stop: Cell::new(Stop::No),
             signals: SignalState::default(),
             schedule: Schedule::new(config.seed),
             config,
@@ -203,19 +226,26 @@ impl Core {
         let Some(slot) = tasks.get_mut(key) else {
             return;
         };
-        match slot.state {
-            State::Idle => {
-                slot.state = State::Scheduled;
-                self.observe.woke(&self.clock, slot.meta.number);
-                drop(tasks);
-                self.ready.borrow_mut().push_back(key);
-            }
-            State::Running => {
-                slot.state = State::RunningWoken;
-                self.observe.woke(&self.clock, slot.meta.number);
-            }
-            State::Scheduled | State::RunningWoken | State::Done => {}
+        if self.wake(slot) {
+            drop(tasks);
+            self.ready.borrow_mut().push_back(key);
         }
+    }
+
+    /// A wake-up reaches a task's slot (`State`'s diagram, 3c): an `Idle` task becomes
+    /// `Scheduled` and the caller must push it on the ready queue (true); a `Running` one
+    /// is marked `RunningWoken`, to go back on the queue when its poll returns; in any other
+    /// state the wake changes nothing, so a task is never queued twice.
+    #[inline]
+    fn wake(&self, slot: &mut Slot) -> bool {
+        let (next, queue) = match slot.state {
+            State::Idle => (State::Scheduled, true),
+            State::Running => (State::RunningWoken, false),
+            State::Scheduled | State::RunningWoken | State::Done => return false,
+        };
+        slot.state = next;
+        self.observe.woke(&self.clock, slot.meta.number);
+        queue
     }
 
     /// Adds a task (asyncio's `create_task`). It first runs on a later turn, in FIFO order.
@@ -385,18 +415,9 @@ impl Core {
         if key.generation() as u16 != own.generation16() {
             return;
         }
-        match slot.state {
-            State::Idle => {
-                slot.state = State::Scheduled;
-                self.observe.woke(&self.clock, slot.meta.number);
-                drop(tasks);
-                self.ready.borrow_mut().push_back(key);
-            }
-            State::Running => {
-                slot.state = State::RunningWoken;
-                self.observe.woke(&self.clock, slot.meta.number);
-            }
-            State::Scheduled | State::RunningWoken | State::Done => {}
+        if self.wake(slot) {
+            drop(tasks);
+            self.ready.borrow_mut().push_back(key);
         }
     }
 
@@ -441,13 +462,32 @@ impl Core {
         self.ready.borrow_mut().push_back(TaskKey::CALLBACK);
     }
 
+    /// After each turn `block_on` asks whether to stop: one load and a branch.
+    #[inline]
+    pub(crate) fn should_stop(&self) -> bool {
+        self.stop.get() != Stop::No
+    }
+
+    /// Why to stop, once `should_stop` said so. A deadlock is confirmed once more before it
+    /// is reported (`runtime/observe/deadlock.rs`).
+    #[cold]
+    pub(crate) fn take_stop(&self) -> Option<Stopped> {
+        match self.stop.replace(Stop::No) {
+            Stop::No => None,
+            Stop::Interrupted => Some(Stopped::Interrupted),
+            Stop::Deadlock { main_polls } => {
+                self.confirm_deadlock(main_polls).map(Stopped::Deadlock)
+            }
+        }
+    }
+
     // ----- one turn ---------------------------------------------------------------------
 
     /// One turn of the loop (see the module docs). `main` polls the future given to
     /// `block_on` when it is due.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
         // 1. How long may the poller block? If for ever, first make sure something outside
-        //    the loop can still wake it at all (`runtime/deadlock.rs`).
+        //    the loop can still wake it at all (`runtime/observe/deadlock.rs`).
         let timeout = self.poll_timeout().or_else(|| self.deadlock_check());
 
         // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns.

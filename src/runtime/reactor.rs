@@ -63,20 +63,18 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Interest, Token};
 
-use super::signals::{sigint_waker, SIGNAL_TOKEN};
-
-use super::context;
-use super::core::Core;
-
 /// The token of the loop's cross-thread `mio::Waker` (`call_soon_threadsafe`, remote wakes).
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// The token of the loop's SIGINT self-pipe (`runtime/signals.rs`, [`Reactor::register_signals`]).
+pub(crate) const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 
 /// How many events one `epoll_wait` may return.
 const EVENTS_CAPACITY: usize = 1024;
@@ -88,8 +86,8 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 const GENERATION_MASK: usize = (1 << (usize::BITS - INDEX_BITS - 1)) - 1;
 
 // Readiness bits of a source.
-const READABLE: u8 = 0b0001;
-const WRITABLE: u8 = 0b0010;
+pub(crate) const READABLE: u8 = 0b0001;
+pub(crate) const WRITABLE: u8 = 0b0010;
 const READ_CLOSED: u8 = 0b0100;
 const WRITE_CLOSED: u8 = 0b1000;
 
@@ -102,7 +100,7 @@ pub(crate) enum Direction {
 
 impl Direction {
     /// The readiness bits that let an operation in this direction make progress.
-    fn mask(self) -> u8 {
+    pub(super) fn mask(self) -> u8 {
         match self {
             Direction::Read => READABLE | READ_CLOSED,
             Direction::Write => WRITABLE | WRITE_CLOSED,
@@ -121,7 +119,7 @@ impl Direction {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     tick: u32,
-    dir: Direction,
+    pub(super) dir: Direction,
 }
 
 /// A parked future's ticket (`None` until it first parks), so that it can take its waker
@@ -178,7 +176,7 @@ impl ScheduledIo {
     /// With a `ticket`, the waker is filed under the ticket's id (allocated on first park)
     /// so that [`forget`](Self::forget) can take it back. Without one it is filed under id
     /// 0, once per task, until the next event.
-    fn poll_ready(
+    pub(super) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
@@ -228,14 +226,14 @@ impl ScheduledIo {
     }
 
     /// Clears `bits` unless an event arrived after `ev` was taken (rule 3).
-    fn clear_readiness(&self, ev: ReadyEvent, bits: u8) {
+    pub(super) fn clear_readiness(&self, ev: ReadyEvent, bits: u8) {
         if self.tick.get() == ev.tick {
             self.readiness.set(self.readiness.get() & !bits);
         }
     }
 
     /// Takes back the waker parked under `id`, if the reactor has not already taken it.
-    fn forget(&self, dir: Direction, id: u64) {
+    pub(super) fn forget(&self, dir: Direction, id: u64) {
         let mut waiters = self.waiters[dir.index()].borrow_mut();
         if let Some(pos) = waiters.list.iter().position(|(i, _)| *i == id) {
             waiters.list.swap_remove(pos);
@@ -244,7 +242,7 @@ impl ScheduledIo {
     }
 
     /// Drops every parked waker (the source is going away).
-    fn forget_all(&self) {
+    pub(super) fn forget_all(&self) {
         for waiters in &self.waiters {
             let mut waiters = waiters.borrow_mut();
             self.parked.set(self.parked.get() - waiters.list.len());
@@ -280,6 +278,8 @@ pub(crate) struct Reactor {
     free: Vec<usize>,
     len: usize,
     parked: Rc<Cell<usize>>,
+    /// Woken when [`SIGNAL_TOKEN`] fires, once Ctrl-C is listened for.
+    signal_waker: Option<Waker>,
 }
 
 impl Reactor {
@@ -291,7 +291,22 @@ impl Reactor {
             free: Vec::new(),
             len: 0,
             parked: Rc::new(Cell::new(0)),
+            signal_waker: None,
         })
+    }
+
+    /// Registers the SIGINT self-pipe under [`SIGNAL_TOKEN`]; `waker` is handed back from
+    /// `poll` whenever it becomes readable.
+    pub(crate) fn register_signals(
+        &mut self,
+        source: &mut (impl Source + ?Sized),
+        waker: Waker,
+    ) -> io::Result<()> {
+        self.poll
+            .registry()
+            .register(source, SIGNAL_TOKEN, Interest::READABLE)?;
+        self.signal_waker = Some(waker);
+        Ok(())
     }
 
     /// The core builds its cross-thread `mio::Waker` on this, under [`WAKE_TOKEN`].
@@ -323,7 +338,7 @@ impl Reactor {
             }
             if token == SIGNAL_TOKEN {
                 // Ctrl-C: the loop takes it in when it wakes this waker (`runtime/signals.rs`).
-                wakers.push(sigint_waker());
+                wakers.extend(self.signal_waker.clone());
                 continue;
             }
             let (index, generation) = unpack(token);
@@ -353,7 +368,7 @@ impl Reactor {
     }
 
     /// Registers `source` for `interest` under a fresh token.
-    fn register(
+    pub(super) fn register(
         &mut self,
         source: &mut (impl Source + ?Sized),
         interest: Interest,
@@ -386,7 +401,7 @@ impl Reactor {
     }
 
     /// Deregisters `source` and frees its slot; later events for `token` are stale.
-    fn deregister(&mut self, source: &mut (impl Source + ?Sized), token: Token) {
+    pub(super) fn deregister(&mut self, source: &mut (impl Source + ?Sized), token: Token) {
         // An error here means the fd is already gone from the poller: nothing to undo.
         let _ = self.poll.registry().deregister(source);
         let (index, generation) = unpack(token);
@@ -440,145 +455,6 @@ fn readiness_of(event: &mio::event::Event) -> u8 {
         bits |= READABLE | WRITABLE;
     }
     bits
-}
-
-/// A source's place in the reactor, as seen by the socket that owns the source.
-///
-/// The owner keeps the mio source next to it and must call [`Registration::deregister`]
-/// before closing the fd (`net::Registered` does this in its `Drop`).
-pub(crate) struct Registration {
-    core: Weak<Core>,
-    token: Token,
-    io: Rc<ScheduledIo>,
-}
-
-impl Registration {
-    /// Registers `source` with `core`'s reactor for `interest`.
-    pub(crate) fn new(
-        core: &Rc<Core>,
-        source: &mut (impl Source + ?Sized),
-        interest: Interest,
-    ) -> io::Result<Registration> {
-        core.schedule.note_outside_world("a real socket");
-        let (token, io) = core.reactor.borrow_mut().register(source, interest)?;
-        Ok(Registration {
-            core: Rc::downgrade(core),
-            token,
-            io,
-        })
-    }
-
-    /// Ready when `dir` may make progress; otherwise parks the task's waker until an event.
-    ///
-    /// `ticket`: a future that can run code when dropped passes the same `&mut WaiterId` on
-    /// every poll and hands it to [`forget`](Self::forget) on drop. `futures_io` poll
-    /// methods have nowhere to keep one and pass `None`: their waker stays parked until
-    /// the next event or until the source closes.
-    pub(crate) fn poll_ready(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        ticket: Option<&mut WaiterId>,
-    ) -> Poll<ReadyEvent> {
-        let poll = self.io.poll_ready(cx, dir, ticket);
-        if poll.is_pending() {
-            self.check_loop();
-        }
-        poll
-    }
-
-    /// Clears readiness after an operation answered `WouldBlock` (rule 3): all of the
-    /// direction's bits, closed included, since the OS just said no progress is possible.
-    pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
-        self.io.clear_readiness(ev, ev.dir.mask());
-    }
-
-    /// Clears readiness after a short transfer. Only the plain readable/writable bit goes:
-    /// a "closed" edge may have come in the same event as the data just read (data then
-    /// FIN), and it will never come again, so it must stay for the next read to see EOF.
-    fn clear_drained(&self, ev: ReadyEvent) {
-        let plain = match ev.dir {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
-        };
-        self.io.clear_readiness(ev, plain);
-    }
-
-    /// Runs `op` until it completes or the OS says `WouldBlock` (then parks and returns
-    /// Pending). This is the edge-triggered retry loop every socket operation goes through.
-    ///
-    /// `drained` may say that a successful result proves the socket drained in this
-    /// direction (a read that got fewer bytes than it asked for, a write that the send
-    /// buffer cut short): readiness is then cleared at once, which saves the system call
-    /// that would only have answered `WouldBlock`. The tick rule applies as for that answer.
-    pub(crate) fn poll_io<R>(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        mut ticket: Option<&mut WaiterId>,
-        mut op: impl FnMut() -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
-    ) -> Poll<io::Result<R>> {
-        loop {
-            let ev = match self.poll_ready(cx, dir, ticket.as_deref_mut()) {
-                Poll::Ready(ev) => ev,
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                Ok(done) => {
-                    if drained(&done) {
-                        self.clear_drained(ev);
-                    }
-                    return Poll::Ready(Ok(done));
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    /// Takes back the waker a dropped future parked under `id`.
-    pub(crate) fn forget(&self, dir: Direction, id: WaiterId) {
-        if let Some(id) = id {
-            self.io.forget(dir, id);
-        }
-    }
-
-    /// Removes `source` from the poller and frees the slot. Call before closing the fd.
-    pub(crate) fn deregister(&self, source: &mut (impl Source + ?Sized)) {
-        self.io.forget_all();
-        let Some(core) = self.core.upgrade() else {
-            return; // the loop and its poller are gone: nothing is registered any more
-        };
-        // The reactor is only borrowed mutably inside `Reactor::poll`, which runs no user
-        // code; `try_` keeps a Drop from ever panicking all the same.
-        if let Ok(mut reactor) = core.reactor.try_borrow_mut() {
-            reactor.deregister(source, self.token);
-        };
-    }
-
-    /// A task is about to wait for this source: make sure the loop that will deliver the
-    /// event is the one running, else the task would sleep forever.
-    fn check_loop(&self) {
-        let same = context::try_with_core(|running| Rc::as_ptr(running) == self.core.as_ptr());
-        match same {
-            Some(true) => {}
-            Some(false) | None => panic!(
-                "a tinyloop socket was used on a loop other than the one it was created on \
-                 (or outside any loop); sockets belong to their loop: create them inside \
-                 the `run`/`block_on` call that uses them"
-            ),
-        }
-    }
-}
-
-impl fmt::Debug for Registration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registration")
-            .field("token", &self.token.0)
-            .field("io", &self.io)
-            .finish()
-    }
 }
 
 #[cfg(test)]

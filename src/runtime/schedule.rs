@@ -40,10 +40,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::core::Callback;
 use super::tasks::TaskKey;
 
 /// The environment variable `run` and `Loop::builder()` read a seed from.
@@ -68,10 +66,10 @@ impl Schedule {
     /// Puts the first `n` entries of the ready queue (this turn's batch) in the seed's order;
     /// does nothing in FIFO mode.
     #[inline]
-    pub(crate) fn order(
+    pub(crate) fn order<C>(
         &self,
         ready: &RefCell<VecDeque<TaskKey>>,
-        callbacks: &RefCell<VecDeque<Rc<Callback>>>,
+        callbacks: &RefCell<VecDeque<C>>,
         n: usize,
     ) {
         if let Some(rng) = &self.rng {
@@ -103,10 +101,10 @@ fn warn_once(seed: u64, what: &str) {
 
 #[cold]
 #[inline(never)]
-fn shuffle_batch(
+fn shuffle_batch<C>(
     rng: &Cell<u64>,
     ready: &RefCell<VecDeque<TaskKey>>,
-    callbacks: &RefCell<VecDeque<Rc<Callback>>>,
+    callbacks: &RefCell<VecDeque<C>>,
     n: usize,
 ) {
     let mut ready = ready.borrow_mut();

@@ -6,7 +6,7 @@
 //! A signal handler may do almost nothing: no allocation, no lock, no `RefCell`. signal-hook's
 //! handler writes a byte into a socket pair (the "self-pipe trick"; asyncio does the same with
 //! `signal.set_wakeup_fd`), and signal-hook-mio makes the reading end a mio source. The loop
-//! registers it with its poller under [`SIGNAL_TOKEN`]; when it becomes readable the reactor
+//! registers it with its poller under `reactor::SIGNAL_TOKEN`; when it becomes readable the reactor
 //! hands the loop [`sigint_waker`], and waking that (on the loop's thread, inside the turn,
 //! where anything is allowed) runs [`Core::sigint_arrived`].
 //!
@@ -51,11 +51,7 @@ use signal_hook::consts::SIGINT;
 use signal_hook_mio::v1_0::Signals;
 
 use super::context;
-use super::core::Core;
-use super::observe::Stop;
-
-/// The poller token of a loop's SIGINT self-pipe (next to the cross-thread `WAKE_TOKEN`).
-pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+use super::core::{Core, Stop};
 
 /// The process-wide half (see the module docs).
 struct Global {
@@ -146,7 +142,7 @@ impl Drop for SignalState {
     }
 }
 
-/// The waker the reactor hands back when [`SIGNAL_TOKEN`] fires.
+/// The waker the reactor hands back when the self-pipe becomes readable.
 pub(crate) fn sigint_waker() -> Waker {
     Waker::from(Arc::new(SigintWake))
 }
@@ -169,11 +165,9 @@ impl Core {
         }
         let global = global()?;
         let mut signals = Signals::new([SIGINT])?;
-        self.reactor.borrow().registry().register(
-            &mut signals,
-            SIGNAL_TOKEN,
-            mio::Interest::READABLE,
-        )?;
+        self.reactor
+            .borrow_mut()
+            .register_signals(&mut signals, sigint_waker())?;
         *state.source.borrow_mut() = Some(signals);
         global.listener_joined();
         Ok(())
@@ -256,7 +250,7 @@ impl Core {
                 waker.wake();
             }
         } else if state.interrupt_main.get() {
-            self.observe.stop.set(Stop::Interrupted);
+            self.stop.set(Stop::Interrupted);
         } else {
             // Nobody on this loop asked for Ctrl-C: do what SIGINT does by default.
             let _ = signal_hook::low_level::emulate_default_handler(SIGINT);

@@ -180,7 +180,7 @@ pub(crate) struct Slot {
     pub(crate) cancel_requested: bool,
     /// Whether a `Task<T>` handle still refers to this slot.
     pub(crate) has_handle: bool,
-    /// What the task said it waits on in its latest poll, packed (`runtime/observe.rs`,
+    /// What the task said it waits on in its latest poll, packed (`runtime/observe/mod.rs`,
     /// `Note`): a kind and an argument, in what would otherwise be padding. Cleared when a
     /// poll starts.
     pub(crate) wait_kind: u8,
@@ -188,7 +188,7 @@ pub(crate) struct Slot {
     pub(crate) body: Body,
     /// The task's one waker (out of the slot while the task is polled). The loop polls
     /// through `futures_task::waker_ref`, so this is the only strong reference the loop holds
-    /// (`runtime/deadlock.rs`).
+    /// (`runtime/observe/deadlock.rs`).
     pub(crate) waker: Option<Arc<TaskWaker>>,
     /// Who awaits this task's result (`Task<T>`'s poll).
     pub(crate) join_waker: Option<WakeRef>,
@@ -415,5 +415,103 @@ mod tests {
             "{}",
             std::mem::size_of::<Entry>()
         );
+    }
+
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A new task, as `Core::spawn` makes one.
+        Spawn,
+        /// A wake of the `n`-th key ever issued (maybe freed since: then a stale key).
+        Schedule(prop::sample::Index),
+        /// The task runs and finishes.
+        Finish(prop::sample::Index),
+        /// Its handle takes the result: the slot is freed.
+        Free(prop::sample::Index),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::Spawn),
+            3 => any::<prop::sample::Index>().prop_map(Op::Schedule),
+            2 => any::<prop::sample::Index>().prop_map(Op::Finish),
+            2 => any::<prop::sample::Index>().prop_map(Op::Free),
+        ]
+    }
+
+    proptest! {
+        /// The slab against a trivially correct model: every key ever issued, and the state
+        /// its task is in (`None` once freed). Stale keys must find nothing, live keys their
+        /// own task, and no two live tasks may share a key.
+        #[test]
+        fn matches_a_vec_model(ops in prop::collection::vec(op(), 1..300)) {
+            let mut slab = TaskSlab::default();
+            // Every key issued: (key, its task's state or None once freed, its number).
+            let mut model: Vec<(TaskKey, Option<State>, u64)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Spawn => {
+                        let number = model.len() as u64;
+                        let predicted = slab.next_key();
+                        let mut given = None;
+                        let key = slab.insert(|key| {
+                            given = Some(key);
+                            let mut init = init();
+                            init.state = State::Scheduled;
+                            init.meta.number = number;
+                            init
+                        });
+                        prop_assert_eq!(given, Some(key), "make sees the slot's own key");
+                        prop_assert_eq!(key, predicted, "insert uses next_key");
+                        model.push((key, Some(State::Scheduled), number));
+                    }
+                    Op::Schedule(pick) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, state, _) = &mut model[pick.index(n)];
+                        let slot = slab.get_mut(*key);
+                        prop_assert_eq!(slot.is_some(), state.is_some());
+                        if let Some(slot) = slot {
+                            // Idle -> Scheduled; anything else: a wake that does nothing.
+                            if slot.state == State::Idle {
+                                slot.state = State::Scheduled;
+                            }
+                            *state = Some(slot.state);
+                        }
+                    }
+                    Op::Finish(pick) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, state, _) = &mut model[pick.index(n)];
+                        if let Some(slot) = slab.get_mut(*key) {
+                            slot.state = State::Done;
+                            *state = Some(State::Done);
+                        }
+                    }
+                    Op::Free(pick) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, state, number) = &mut model[pick.index(n)];
+                        let removed = slab.remove(*key).map(|s| s.meta.number);
+                        prop_assert_eq!(removed, state.map(|_| *number));
+                        *state = None;
+                    }
+                    _ => {}
+                }
+                // After every step: the slab says what the model says.
+                let live: Vec<_> = model.iter().filter(|(_, s, _)| s.is_some()).collect();
+                prop_assert_eq!(slab.len(), live.len());
+                for (key, state, number) in &model {
+                    let found = slab.get(*key).map(|s| (s.state, s.meta.number));
+                    prop_assert_eq!(found, state.map(|s| (s, *number)), "key {:?}", key);
+                }
+                let mut listed: Vec<TaskKey> = slab.iter().map(|(k, _)| k).collect();
+                listed.sort_unstable();
+                let mut expected: Vec<TaskKey> = live.iter().map(|(k, _, _)| *k).collect();
+                expected.sort_unstable();
+                prop_assert_eq!(listed, expected, "iter lists the live tasks, once each");
+                for (key, _, _) in &live {
+                    prop_assert_eq!(slab.key_at(key.index()), Some(*key));
+                }
+            }
+        }
     }
 }

@@ -44,7 +44,7 @@ pub(crate) struct Shared {
     /// `to_thread` jobs still running on worker threads (virtual time waits for them).
     pub(crate) thread_work: AtomicUsize,
     /// Live `LoopHandle`s: while any exists, another thread may still wake the loop, so the
-    /// loop is never declared deadlocked (`runtime/deadlock.rs`).
+    /// loop is never declared deadlocked (`runtime/observe/deadlock.rs`).
     pub(crate) handles: AtomicUsize,
 }
 
@@ -141,7 +141,7 @@ impl TaskWaker {
 /// the loop, [`OwnKey`]) instead of a `Waker` clone. A key is no reference at all, so the
 /// strong count of a task's `Arc<TaskWaker>` counts exactly the holders that are *not* the
 /// loop's own structures (plus the loop's one reference in the task's slot). That is what lets
-/// the deadlock check prove that nobody outside can wake a task (`runtime/deadlock.rs`). It
+/// the deadlock check prove that nobody outside can wake a task (`runtime/observe/deadlock.rs`). It
 /// is also cheaper (no atomic reference counting on the way in or out) and smaller (8 bytes,
 /// where a `Waker` is 16).
 ///

@@ -242,7 +242,7 @@ impl<E: 'static> TaskGroup<E> {
             }
             // A task key, not a `Waker` clone, when it is the polling task's own waker: the
             // group is `!Send`, so only this thread can wake through it (the deadlock check
-            // counts on that, `runtime/deadlock.rs`).
+            // counts on that, `runtime/observe/deadlock.rs`).
             let stale = match &mut inner.join_waker {
                 Some(w) => w.update(cx.waker()),
                 none => none.replace(WakeRef::of(cx.waker())),

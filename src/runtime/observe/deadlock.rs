@@ -82,23 +82,15 @@ use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Stop, Waiting};
+use super::Waiting;
 use crate::runtime::core::Core;
+use crate::runtime::core::Stop;
 use crate::runtime::tasks::State;
 use crate::runtime::tasks::TaskKey;
 
 /// How long the loop blocks before it looks again, when only a reference count (a waker
 /// clone, a `LoopHandle`) keeps it from calling the program deadlocked.
 pub(crate) const RECHECK: Duration = Duration::from_secs(1);
-
-/// Why `block_on` stopped before its future finished.
-#[derive(Debug)]
-pub(crate) enum Stopped {
-    /// Nothing can ever wake the main future; the report says what it waits on.
-    Deadlock(String),
-    /// Ctrl-C under `run`.
-    Interrupted,
-}
 
 /// What the check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +114,7 @@ impl Core {
             Verdict::Alive => None,
             Verdict::Held => Some(RECHECK),
             Verdict::Stuck => {
-                self.observe.stop.set(Stop::Deadlock {
+                self.stop.set(Stop::Deadlock {
                     main_polls: self.main_polls(),
                 });
                 Some(Duration::ZERO)
@@ -168,23 +160,12 @@ impl Core {
         held
     }
 
-    /// After each turn `block_on` asks whether to stop: one load and a branch.
-    #[inline]
-    pub(crate) fn should_stop(&self) -> bool {
-        self.observe.stop.get() != Stop::No
-    }
-
-    /// Why to stop, once `should_stop` said so. A deadlock is confirmed once more (the main
-    /// future has not run since, and still nothing can wake the loop) before it is reported.
+    /// The report of a deadlock marked `main_polls` polls of the main future ago, if it
+    /// still holds: the main future has not run since, and still nothing can wake the loop.
     #[cold]
-    pub(crate) fn take_stop(&self) -> Option<Stopped> {
-        match self.observe.stop.replace(Stop::No) {
-            Stop::No => None,
-            Stop::Interrupted => Some(Stopped::Interrupted),
-            Stop::Deadlock { main_polls } => (main_polls == self.main_polls()
-                && self.verdict() == Verdict::Stuck)
-                .then(|| Stopped::Deadlock(self.deadlock_report())),
-        }
+    pub(crate) fn confirm_deadlock(&self, main_polls: u32) -> Option<String> {
+        (main_polls == self.main_polls() && self.verdict() == Verdict::Stuck)
+            .then(|| self.deadlock_report())
     }
 
     fn deadlock_report(&self) -> String {

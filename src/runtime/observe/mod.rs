@@ -37,7 +37,7 @@
 //! * task polls: nothing new (debug mode's `Instant::now` pair was already behind a branch);
 //! * the main future's polls: a counter and a flag (`main_poll_start`/`main_poll_end`);
 //! * callbacks: one branch;
-//! * trace hooks in the core: one branch each (see `runtime/trace.rs`).
+//! * trace hooks in the core: one branch each (see `runtime/observe/trace.rs`).
 
 pub(crate) mod deadlock;
 pub(crate) mod dump;
@@ -179,17 +179,6 @@ impl Note {
     }
 }
 
-/// Whether the loop should stop driving the main future, and why.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// Carry on.
-    No,
-    /// The check proved that nothing can ever wake the loop (`runtime/deadlock.rs`).
-    Deadlock { main_polls: u32 },
-    /// Ctrl-C under `run`: cancel the main future (`crate::signal`).
-    Interrupted,
-}
-
 /// The main future, as the dump and the hooks see it.
 #[derive(Debug)]
 struct MainWatch {
@@ -209,7 +198,6 @@ pub(crate) struct Observe {
     /// Debug mode or trace: worth timing callbacks.
     watching: bool,
     main: MainWatch,
-    pub(crate) stop: Cell<Stop>,
     /// The wait labels primitives passed to [`note_wait`], for the notes to point into.
     pub(crate) labels: Labels,
 }
@@ -225,7 +213,6 @@ impl Observe {
                 polling: Cell::new(false),
                 note: Cell::new(Note::default()),
             },
-            stop: Cell::new(Stop::No),
             labels: Labels::default(),
         }
     }
