@@ -120,7 +120,7 @@
 //!    finds the loop.
 //! 5. `runtime/wheel/mod.rs` (857 lines) and `level.rs` (200 lines): step 4, the
 //!    hierarchical timer wheel.
-//! 6. `runtime/tasks.rs` (517 lines): step 5's tasks: the slab, `TaskKey`, and `State`
+//! 6. `runtime/tasks.rs` (479 lines): step 5's tasks: the slab, `TaskKey`, and `State`
 //!    with the life-cycle diagram.
 //!
 //! ## Where to read what, after that

@@ -10,7 +10,8 @@
 //! |---------------|-------------------------------------------------|--------------------------------|
 //! | `core.rs`     | the loop state and its turn, `run_once`         | `BaseEventLoop._run_once`      |
 //! | `context.rs`  | which loop is running on this thread            | `events._get_running_loop`     |
-//! | `tasks.rs`    | the task slab, `TaskKey`, `State` (life cycle)  | `tasks.Task` objects           |
+//! | `tasks.rs`    | the task slab, `State` (life cycle)             | `tasks.Task` objects           |
+//! | `task_key.rs` | `TaskKey`, `TaskKey::MAIN`, `TaskKey::CALLBACK` | (a `Task` object's identity)   |
 //! | `waker.rs`    | how a wake-up finds its way back to the loop    | `Task.__wakeup`, `call_soon_threadsafe` |
 //! | `wheel/`      | the hierarchical timer wheel                    | the `_scheduled` heap          |
 //! | `reactor.rs`  | the mio poller and I/O sources                  | `selectors` + `selector_events.py` |
@@ -38,6 +39,7 @@ pub(crate) mod reactor;
 pub(crate) mod registration;
 pub(crate) mod schedule;
 pub(crate) mod signals;
+pub(crate) mod task_key;
 pub(crate) mod tasks;
 pub(crate) mod waker;
 pub(crate) mod wheel;

@@ -42,7 +42,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::tasks::TaskKey;
+use super::task_key::TaskKey;
 
 /// The environment variable `run` and `Loop::builder()` read a seed from.
 pub(crate) const SEED_ENV: &str = "TINYLOOP_SEED";

@@ -30,7 +30,7 @@ use futures_task::ArcWake;
 
 use super::context;
 use super::core::Core;
-use super::tasks::TaskKey;
+use super::task_key::TaskKey;
 
 /// The half of a loop that other threads may touch.
 #[derive(Debug)]
