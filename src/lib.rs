@@ -113,7 +113,7 @@
 //! layer (`runtime/observe/`) and can be skipped.
 //!
 //! 1. `examples/mini_loop.rs` (430 lines): the whole idea in one file, without tinyloop.
-//! 2. `runtime/core.rs` (853 lines): the loop's state and its turn, `run_once`, step by
+//! 2. `runtime/core.rs` (858 lines): the loop's state and its turn, `run_once`, step by
 //!    step; `spawn`, `schedule` and `run_task` (asyncio's `Task.__step`).
 //! 3. `runtime/reactor.rs` (581 lines): step 2, polling for I/O with mio.
 //! 4. `runtime/waker.rs` (330 lines): step 3, how a wake-up, from this thread or another,

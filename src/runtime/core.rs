@@ -238,14 +238,19 @@ impl Core {
     /// state the wake changes nothing, so a task is never queued twice.
     #[inline]
     fn wake(&self, slot: &mut Slot) -> bool {
-        let (next, queue) = match slot.state {
-            State::Idle => (State::Scheduled, true),
-            State::Running => (State::RunningWoken, false),
-            State::Scheduled | State::RunningWoken | State::Done => return false,
-        };
-        slot.state = next;
-        self.observe.woke(&self.clock, slot.meta.number);
-        queue
+        match slot.state {
+            State::Idle => {
+                slot.state = State::Scheduled;
+                self.observe.woke(&self.clock, slot.meta.number);
+                true
+            }
+            State::Running => {
+                slot.state = State::RunningWoken;
+                self.observe.woke(&self.clock, slot.meta.number);
+                false
+            }
+            State::Scheduled | State::RunningWoken | State::Done => false,
+        }
     }
 
     /// Adds a task (asyncio's `create_task`). It first runs on a later turn, in FIFO order.

@@ -83,12 +83,26 @@ pub(crate) struct Labels(RefCell<Vec<&'static str>>);
 
 impl Labels {
     /// The kind byte for `label`, learning it if it is new. The same literal is the same
-    /// pointer, so the usual lookup is a pointer compare or two.
+    /// pointer, so the usual lookup is a pointer compare or two, with no string compare.
+    #[inline]
     fn code(&self, label: &'static str) -> u8 {
+        let labels = self.0.borrow();
+        match labels.iter().position(|&l| std::ptr::eq(l, label)) {
+            Some(index) => LABEL + index as u8,
+            None => {
+                drop(labels);
+                self.learn(label)
+            }
+        }
+    }
+
+    /// [`Labels::code`] for a label not seen at this address: the same text from another
+    /// place (another crate's copy of the literal) shares its code, new text is added.
+    #[cold]
+    #[inline(never)]
+    fn learn(&self, label: &'static str) -> u8 {
         let mut labels = self.0.borrow_mut();
-        let known = labels
-            .iter()
-            .position(|&l| std::ptr::eq(l, label) || l == label);
+        let known = labels.iter().position(|&l| l == label);
         let index = known.unwrap_or_else(|| {
             if labels.len() + 1 < MAX_LABELS {
                 labels.push(label);
