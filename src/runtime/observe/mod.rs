@@ -1,6 +1,12 @@
-//! Watching the loop from inside: what each task waits on, debug mode's slow-poll reports,
-//! and the hooks around the main future, callbacks and task polls. (The same facts in
-//! words, and the task dump, are in `dump.rs`.)
+//! Seeing inside the loop, in one layer: everything that watches the loop lives under this
+//! folder, and the core (`runtime/core.rs`) reaches it only through one-line hooks.
+//!
+//! * here: the hooks value, [`Observe`] (the trace hooks: `self.observe.woke(..)`), the
+//!   poll hooks (`Core::observe_poll_start`/`observe_poll_end`), what each task waits on
+//!   (wait notes and the primitives' labels), and debug mode's slow-poll reports;
+//! * `dump.rs`: the same facts in words, and the task dump;
+//! * `deadlock.rs`: proving that nothing can ever wake the loop, and the report;
+//! * `trace.rs`: the event trace's ring buffer (the renderers are in `crate::trace`).
 //!
 //! asyncio's counterparts are debug mode's slow-callback warning (`_run_once` in
 //! `base_events.py`: "Executing <Handle ...> took 0.2 seconds") and the task reprs that say
@@ -34,7 +40,8 @@
 //!
 //! # Costs with debug mode and trace off
 //!
-//! * task polls: nothing new (debug mode's `Instant::now` pair was already behind a branch);
+//! * task polls: one predictable branch before and one after (`observe_poll_start`/`_end`
+//!   test one `bool`, `watching`, and call out of line only when it is set);
 //! * the main future's polls: a counter and a flag (`main_poll_start`/`main_poll_end`);
 //! * callbacks: one branch;
 //! * trace hooks in the core: one branch each (see `runtime/observe/trace.rs`).
