@@ -641,9 +641,15 @@ mod tests {
     #[test]
     fn a_full_label_table_still_says_something() {
         let labels = Labels::default();
-        let names: Vec<&'static str> = (0..MAX_LABELS + 5)
-            .map(|i| &*Box::leak(format!("Prim{i}::wait").into_boxed_str()))
-            .collect();
+        // Labels are `&'static str`: keep the made-up ones in a static (still reachable at
+        // exit) rather than leaking them, which valgrind would rightly call lost.
+        static MADE_UP: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let made_up = MADE_UP.get_or_init(|| {
+            (0..MAX_LABELS + 5)
+                .map(|i| format!("Prim{i}::wait"))
+                .collect()
+        });
+        let names: Vec<&'static str> = made_up.iter().map(String::as_str).collect();
         let codes: Vec<u8> = names.iter().map(|&n| labels.code(n)).collect();
         assert_eq!(labels.get(codes[0]), Some("Prim0::wait"));
         assert_eq!(
