@@ -176,6 +176,7 @@ impl Core {
             closed: AtomicBool::new(false),
             thread_work: AtomicUsize::new(0),
             handles: AtomicUsize::new(0),
+            sent: AtomicBool::new(false),
         });
         let clock = Clock::new(config.virtual_time);
         let observe = Observe::new(&config, clock.now());
@@ -590,6 +591,14 @@ impl Core {
     }
 
     fn drain_remote(&self) {
+        // Clear the flag *before* draining: a message whose flag lands after this swap sets
+        // it again and is taken next turn; one whose flag came before is in the channel now.
+        // (The plain load keeps the common case, no traffic, free of a read-modify-write.)
+        if !self.shared.sent.load(Ordering::Relaxed)
+            || !self.shared.sent.swap(false, Ordering::Acquire)
+        {
+            return;
+        }
         self.observe.set_by(By::Thread);
         while let Ok(msg) = self.remote.try_recv() {
             match msg {

@@ -46,6 +46,9 @@ pub(crate) struct Shared {
     /// Live `LoopHandle`s: while any exists, another thread may still wake the loop, so the
     /// loop is never declared deadlocked (`runtime/observe/deadlock.rs`).
     pub(crate) handles: AtomicUsize,
+    /// Set after every message sent: the loop's turn reads this one flag instead of asking
+    /// the channel, so a turn with no cross-thread traffic costs a load, not a `try_recv`.
+    pub(crate) sent: AtomicBool,
 }
 
 /// A message from another thread to the loop.
@@ -72,6 +75,8 @@ impl Shared {
             return Err(msg);
         }
         self.remote.send(msg).map_err(|e| e.into_inner())?;
+        // After the message: a loop that sees the flag finds the message in the channel.
+        self.sent.store(true, Ordering::Release);
         // Pairs with the SeqCst store in `Core::poll_io`: either the loop sees our message when it
         // re-checks the channel after parking, or we see `parked` and wake the poller.
         if self.parked.load(Ordering::SeqCst) {
