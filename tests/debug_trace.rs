@@ -157,7 +157,15 @@ fn the_chrome_trace_parses_and_has_the_expected_events() {
 fn wakes_from_threads_and_cancellations_are_recorded() {
     let lp = traced(false);
     lp.block_on(async {
-        tinyloop::to_thread(|| ()).await.unwrap();
+        // The thread finishes only once main waits for it: otherwise main's first poll could
+        // find the result already there (a thread may run to its end before that poll, as
+        // under valgrind) and nothing would wake main at all.
+        let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+        let release = tinyloop::spawn(async move { go.send(()).unwrap() });
+        tinyloop::to_thread(move || wait_for_go.recv().unwrap())
+            .await
+            .unwrap();
+        release.await.unwrap();
         let doomed = tinyloop::spawn_named("doomed", std::future::pending::<()>());
         tinyloop::yield_now().await;
         doomed.cancel();
