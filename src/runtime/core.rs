@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
+use super::config::Config;
 use super::join_error::JoinError;
 use super::observe::trace::{By, Outcome, MAIN};
 use super::observe::Observe;
@@ -48,20 +49,6 @@ use super::wheel::{TimerKey, Wheel};
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
 /// syscall, but I/O must not starve behind tasks that keep waking each other.
 const IO_POLL_INTERVAL: u32 = 61;
-
-/// Settings chosen with `LoopBuilder`.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) debug: bool,
-    pub(crate) slow_poll_threshold: Duration,
-    pub(crate) virtual_time: bool,
-    /// Record the event trace (`runtime/observe/trace.rs`).
-    pub(crate) trace: bool,
-    /// Stop a loop that can never make progress (`runtime/observe/deadlock.rs`).
-    pub(crate) detect_deadlocks: bool,
-    /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
-    pub(crate) seed: Option<u64>,
-}
 
 /// Whether the loop should stop driving the main future, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

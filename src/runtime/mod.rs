@@ -29,6 +29,7 @@
 //! | `signals.rs`  | Ctrl-C, all of it: SIGINT through the poller    | `loop.add_signal_handler`      |
 
 pub(crate) mod clock;
+pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod core;
@@ -46,4 +47,5 @@ pub(crate) mod wheel;
 
 /// How a primitive tells the loop what a task waits on (for the dump, the deadlock report
 /// and the trace): part of the loop's small interface, next to wakers.
-pub(crate) use observe::{note_wait, WaitOn};
+pub(crate) use observe::hooks::note_wait;
+pub(crate) use observe::WaitOn;
