@@ -354,8 +354,8 @@ fn named_paths(code: &str, children: &BTreeSet<String>) -> Vec<Vec<String>> {
             let starts_path = toks.get(i + 1) == Some(&Token::Punct("::"))
                 && !after_colons
                 && !is_ident(i.checked_sub(1).and_then(|k| toks.get(k)), "in");
-            let anchored = matches!(first.as_str(), "crate" | "super" | "self")
-                || children.contains(first);
+            let anchored =
+                matches!(first.as_str(), "crate" | "super" | "self") || children.contains(first);
             if starts_path && anchored {
                 let mut path = vec![first.clone()];
                 let mut k = i + 1;
@@ -377,7 +377,9 @@ fn named_paths(code: &str, children: &BTreeSet<String>) -> Vec<Vec<String>> {
 }
 
 fn parent(module: &str) -> String {
-    module.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_string())
+    module
+        .rsplit_once("::")
+        .map_or(String::new(), |(p, _)| p.to_string())
 }
 
 fn join(base: &str, name: &str) -> String {
@@ -564,7 +566,10 @@ fn the_runtime_has_no_import_cycles() {
         assert!(core.contains(dep), "core's import of {dep} was not seen");
     }
     assert!(
-        graph.edges.get("registration").is_some_and(|d| d.contains("core")),
+        graph
+            .edges
+            .get("registration")
+            .is_some_and(|d| d.contains("core")),
         "registration's import of core was not seen"
     );
     assert!(
