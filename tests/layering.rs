@@ -536,7 +536,6 @@ fn layers(edges: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, usize>
 }
 
 #[test]
-#[ignore = "cycles remain until the layering commits that follow"]
 fn the_runtime_has_no_import_cycles() {
     let graph = graph();
     println!("what each file of src/runtime/ imports from the others:");
