@@ -1,7 +1,7 @@
 //! The `Core`'s side of seeing inside: the poll hooks `run_task` calls, the wait notes
 //! primitives leave ([`note_wait`]), the main future's watch, and debug mode's slow-poll
 //! reports. These are `Core`'s methods, so they sit above `core.rs` and name it; the state
-//! they keep ([`Observe`], notes, labels) is in `observe/mod.rs`, below the core, which never
+//! they keep (`Observe`, notes, labels) is in `observe/mod.rs`, below the core, which never
 //! names `Core`. See the parent module for what each hook costs.
 
 use std::panic::Location;

@@ -1,6 +1,6 @@
 //! The loop's side of Ctrl-C: the `Core`'s methods for it, and the waker that brings a SIGINT
 //! in. They name `Core` (and the running loop, `context.rs`), so they sit above `core.rs`,
-//! while the state the loop holds, [`SignalState`](super::SignalState), stays below it in
+//! while the state the loop holds, `SignalState`, stays below it in
 //! `signals.rs` (see that file for the whole story).
 
 use std::io;
