@@ -11,8 +11,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::debug::{Deadlock, OnDeadlock};
+use crate::runtime::config::Config;
 use crate::runtime::context;
-use crate::runtime::core::{Config, Core, Stopped};
+use crate::runtime::core::{Core, Stopped};
 use crate::runtime::schedule::seed_from_env;
 use crate::runtime::tasks::TaskKey;
 use crate::runtime::waker::{Remote, Shared, TaskWaker};

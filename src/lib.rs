@@ -113,11 +113,11 @@
 //! layer (`runtime/observe/`) and can be skipped.
 //!
 //! 1. `examples/mini_loop.rs` (430 lines): the whole idea in one file, without tinyloop.
-//! 2. `runtime/core.rs` (858 lines): the loop's state and its turn, `run_once`, step by
+//! 2. `runtime/core.rs` (871 lines): the loop's state and its turn, `run_once`, step by
 //!    step; `spawn`, `schedule` and `run_task` (asyncio's `Task.__step`).
 //! 3. `runtime/reactor.rs` (581 lines): step 2, polling for I/O with mio.
-//! 4. `runtime/waker.rs` (330 lines): step 3, how a wake-up, from this thread or another,
-//!    finds the loop.
+//! 4. `runtime/waker.rs` (187 lines) and `waker/wake.rs` (134 lines): step 3, how a
+//!    wake-up, from this thread or another, finds the loop.
 //! 5. `runtime/wheel/mod.rs` (857 lines) and `level.rs` (200 lines): step 4, the
 //!    hierarchical timer wheel.
 //! 6. `runtime/tasks.rs` (479 lines): step 5's tasks: the slab, `TaskKey`, and `State`
@@ -132,9 +132,13 @@
 //! * `sync/`: the locks and queues, all on one waiter list (`sync/waiters.rs`).
 //! * `task/`: gather, wait, as_completed, select, shield (on `task/ready_set.rs`), TaskGroup.
 //! * `debug.rs`, `trace.rs`: the task dump, deadlock reports, the event trace and its
-//!   timeline; all their machinery is in `runtime/observe/` (hooks and wait notes in
-//!   `mod.rs`, `dump.rs`, `deadlock.rs`, `trace.rs`).
-//! * `signal.rs`: Ctrl-C, on `runtime/signals.rs` (all of Ctrl-C's machinery).
+//!   timeline; all their machinery is in `runtime/observe/` (what the core keeps in
+//!   `mod.rs`; the core's hooks and wait notes in `hooks.rs`; `dump.rs`, `deadlock.rs`,
+//!   `trace.rs`).
+//! * `signal.rs`: Ctrl-C, on `runtime/signals.rs` (the state) and `runtime/signals/`
+//!   (the core's side).
+//! * `runtime/mod.rs`: every file of the loop in its layer, from the top; each imports only
+//!   files below it (`tests/layering.rs` checks it).
 //! * `sim.rs` and `runtime/schedule.rs`: deterministic simulation, a seeded order among ready
 //!   things, many seeds explored and the failing one replayed.
 

@@ -3,6 +3,7 @@
 //! process so that its stderr can be read.
 
 mod observe_util;
+mod util;
 
 use std::time::Duration;
 
@@ -195,4 +196,74 @@ fn debug_mode_from_the_environment_and_from_builder_run() {
     assert_eq!(reports(&stderr), 1, "{stderr}");
     let stderr = debug_env_child("builder_run_debug_off", Some("1"));
     assert_eq!(reports(&stderr), 0, "{stderr}");
+}
+
+// The same report for a task the user named, checked against its `info()`
+// (these two tests were tests/task_debug.rs).
+
+const CHILD_ENV: &str = "TINYLOOP_TEST_SLOW_POLL_CHILD";
+
+fn slow_poll_child() {
+    // The threshold is wide (250 ms) because the test also says the quick task is *not*
+    // reported: a busy machine may pause this thread in the middle of a quick poll.
+    let lp = Loop::builder()
+        .debug(true)
+        .slow_poll_threshold(util::ms(250))
+        .build()
+        .unwrap();
+    lp.block_on(async {
+        let quick = tinyloop::spawn_named("quick-one", async {
+            tinyloop::yield_now().await;
+        });
+        let slow = tinyloop::spawn_named("hog", async {
+            // Blocks the whole loop: exactly what debug mode is there to point out.
+            std::thread::sleep(util::ms(300));
+        });
+        println!("HOG_AT={}", slow.info().unwrap().spawned_at);
+        quick.await.unwrap();
+        slow.await.unwrap();
+    });
+}
+
+#[test]
+fn a_slow_poll_is_reported_in_debug_mode() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        slow_poll_child();
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child("a_slow_poll_is_reported_in_debug_mode", CHILD_ENV);
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    let hog_at = util::child_value(&stdout, "HOG_AT");
+    let report = stderr
+        .lines()
+        .find(|l| l.contains("hog"))
+        .unwrap_or_else(|| panic!("no slow-poll report on stderr:\n{stderr}"));
+    assert!(report.contains(&hog_at), "spawn location missing: {report}");
+    assert!(
+        !stderr.contains("quick-one"),
+        "a quick task is not reported:\n{stderr}"
+    );
+}
+
+const QUIET_ENV: &str = "TINYLOOP_TEST_NOT_DEBUG_CHILD";
+
+#[test]
+fn without_debug_mode_a_slow_named_task_is_not_reported() {
+    if std::env::var_os(QUIET_ENV).is_some() {
+        Loop::new().block_on(async {
+            tinyloop::spawn_named("hog", async { std::thread::sleep(util::ms(120)) })
+                .await
+                .unwrap();
+        });
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child(
+        "without_debug_mode_a_slow_named_task_is_not_reported",
+        QUIET_ENV,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("hog"),
+        "reported without debug mode:\n{stderr}"
+    );
 }

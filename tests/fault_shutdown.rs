@@ -216,3 +216,39 @@ fn a_drop_that_wakes_and_cancels_other_tasks_during_shutdown_is_harmless() {
         assert_eq!(tinyloop::run(async { 5 }), 5);
     });
 }
+
+/// Set in the child process that plays a test whose stderr the parent reads.
+const CHILD: &str = "TINYLOOP_SHUTDOWN_CHILD";
+
+#[test]
+fn a_destructor_panicking_at_shutdown_is_reported_on_stderr() {
+    if std::env::var_os(CHILD).is_some() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("destructor exploded");
+            }
+        }
+        tinyloop::run(async {
+            drop(spawn(async {
+                let _b = Bomb;
+                std::future::pending::<()>().await;
+            }));
+            yield_now().await;
+        });
+        println!("AFTER run returned");
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child(
+        "a_destructor_panicking_at_shutdown_is_reported_on_stderr",
+        CHILD,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    assert!(stdout.contains("AFTER run returned"), "{stdout}");
+    assert!(
+        stderr.contains("a task's destructor panicked while the loop shut down")
+            && stderr.contains("destructor exploded")
+            && stderr.contains("carries on"),
+        "{stderr}"
+    );
+}

@@ -7,11 +7,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::future::pending;
 use std::rc::Rc;
+use std::task::Poll;
 
 use tinyloop::{
     all_tasks, current_task, sleep, spawn, spawn_named, yield_now, JoinError, Loop, TaskState,
 };
-use util::{drop_flag, ms, since, vloop, vrun};
+use util::{drop_flag, ms, poll_once, since, vloop, vrun};
 
 // ----- Running a loop ----------------------------------------------------------------------
 
@@ -388,4 +389,17 @@ fn a_task_awaited_from_another_loop_is_woken_when_its_loop_drops() {
         tinyloop::timeout(ms(1000), waiter).await
     });
     assert_eq!(result, Ok(Ok(Err(JoinError::Cancelled))));
+}
+
+#[test]
+fn a_task_polled_again_after_it_completed_is_cancelled_not_a_panic() {
+    vloop().block_on(async {
+        let mut t = spawn(async { 7 });
+        assert_eq!((&mut t).await, Ok(7));
+        // Its result was taken already; a second poll says there is nothing left.
+        assert_eq!(
+            poll_once(std::pin::Pin::new(&mut t)),
+            Poll::Ready(Err(JoinError::Cancelled))
+        );
+    });
 }

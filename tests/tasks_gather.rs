@@ -1,11 +1,11 @@
 //! `gather`, `try_gather` and their macros (asyncio's `test_tasks.py`, the gather tests).
 
 mod util;
-use util::{ms, vrun as block_on, DropCount};
+use util::{ms, panic_text, poll_once, vloop, vrun as block_on, DropCount};
 
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -263,4 +263,14 @@ fn a_child_can_be_woken_from_another_thread() {
         started: false,
     })));
     assert_eq!(out, vec!["woken"; 3]);
+}
+
+#[test]
+fn a_gather_polled_again_after_it_completed_panics_with_a_message() {
+    vloop().block_on(async {
+        let mut g = pin!(gather((1..=2).map(|n| async move { n })));
+        assert_eq!(g.as_mut().await, vec![1, 2]);
+        let text = panic_text(|| poll_once(g.as_mut()));
+        assert!(text.contains("polled after it completed"), "{text}");
+    });
 }

@@ -2,13 +2,14 @@
 
 mod util;
 
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
 use tinyloop::{sleep, spawn, to_thread, yield_now, JoinError, Loop};
-use util::{ms, race, since, vloop, within, Either};
+use util::{ms, panic_text, poll_once, race, since, vloop, within, Either};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -187,5 +188,33 @@ fn a_finished_but_unpolled_to_thread_does_not_stall_virtual_time() {
             assert!(since(start) >= Duration::from_secs(3600));
             assert_eq!(work.await, Ok(1));
         });
+    });
+}
+
+#[test]
+fn a_to_thread_polled_again_after_it_completed_panics_with_a_message() {
+    vloop().block_on(async {
+        let mut call = pin!(to_thread(|| 5));
+        assert_eq!(call.as_mut().await, Ok(5));
+        let text = panic_text(|| poll_once(call.as_mut()));
+        assert!(
+            text.contains("ToThread") && text.contains("polled again after it completed"),
+            "{text}"
+        );
+    });
+}
+
+#[test]
+fn a_to_thread_closure_that_panics_is_panicked_with_its_message() {
+    vloop().block_on(async {
+        let r = to_thread(|| -> u8 { panic!("disk on fire") }).await;
+        assert_eq!(r, Err(JoinError::Panicked("disk on fire".into())));
+        let text = r.unwrap_err().to_string();
+        assert!(
+            text.contains("panicked") && text.contains("disk on fire"),
+            "{text}"
+        );
+        // The pool survives the panic.
+        assert_eq!(to_thread(|| 6).await, Ok(6));
     });
 }

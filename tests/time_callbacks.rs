@@ -3,7 +3,7 @@
 
 mod util;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -239,4 +239,56 @@ fn callback_handle_debug_shows_pending() {
         yield_now().await;
         assert!(format!("{h:?}").contains("pending: false"), "{h:?}");
     });
+}
+
+#[test]
+fn call_later_with_duration_max_never_fires_and_never_panics() {
+    vloop().block_on(async {
+        let ran = Rc::new(Cell::new(false));
+        let r = Rc::clone(&ran);
+        let handle = call_later(Duration::MAX, move || r.set(true));
+        // Virtual time jumps over every other timer; this one is never armed.
+        sleep(Duration::from_secs(10 * 365 * 86_400)).await;
+        assert!(!ran.get());
+        assert!(handle.cancel(), "still pending, so cancel succeeds");
+    });
+}
+
+#[test]
+fn call_later_with_a_zero_delay_runs_on_the_next_turn() {
+    vloop().block_on(async {
+        let ran = Rc::new(Cell::new(false));
+        let r = Rc::clone(&ran);
+        let _h = call_later(Duration::ZERO, move || r.set(true));
+        assert!(!ran.get(), "never runs inside the call");
+        yield_now().await;
+        yield_now().await;
+        assert!(ran.get());
+    });
+}
+
+/// Set in the child process that plays a test whose stderr the parent reads.
+const CHILD: &str = "TINYLOOP_CALLBACKS_CHILD";
+
+#[test]
+fn a_panicking_callback_is_reported_on_stderr_and_the_loop_carries_on() {
+    if std::env::var_os(CHILD).is_some() {
+        vloop().block_on(async {
+            let _h = tinyloop::call_soon(|| panic!("callback exploded"));
+            sleep(ms(1)).await;
+            println!("AFTER still running");
+        });
+        return;
+    }
+    let (ok, stdout, stderr) = util::run_child(
+        "a_panicking_callback_is_reported_on_stderr_and_the_loop_carries_on",
+        CHILD,
+    );
+    assert!(ok, "child failed\n{stdout}\n{stderr}");
+    assert!(stdout.contains("AFTER still running"), "{stdout}");
+    assert!(
+        stderr.contains("tinyloop: a callback panicked: callback exploded")
+            && stderr.contains("carries on"),
+        "{stderr}"
+    );
 }

@@ -6,7 +6,7 @@ mod util;
 use std::time::Duration;
 
 use tinyloop::{interval, sleep};
-use util::{counted, ms, since, timer_count, vloop, vrun};
+use util::{counted, ms, panic_text, since, timer_count, vloop, vrun};
 
 #[test]
 fn the_first_tick_completes_at_once() {
@@ -123,5 +123,16 @@ fn a_dropped_interval_leaves_the_wheel() {
         let _ = util::race(iv.tick(), sleep(ms(10))).await;
         drop(iv);
         assert_eq!(timer_count(&lp), 0);
+    });
+}
+
+#[test]
+fn interval_with_a_zero_period_panics_with_the_fix() {
+    vloop().block_on(async {
+        let text = panic_text(|| drop(interval(std::time::Duration::ZERO)));
+        assert!(
+            text.contains("interval") && text.contains("period"),
+            "{text}"
+        );
     });
 }

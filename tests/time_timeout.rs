@@ -8,7 +8,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use tinyloop::{sleep, spawn, timeout, timeout_at, yield_now, TimeoutError};
-use util::{counted, drop_flag, ms, race, since, timer_count, vloop, vrun, Either};
+use util::{counted, drop_flag, ms, panic_text, race, since, timer_count, vloop, vrun, Either};
 
 #[test]
 fn an_inner_future_ready_at_once_wins_even_with_a_zero_deadline() {
@@ -188,4 +188,38 @@ fn timeout_error_display_reads_as_a_sentence() {
     let text = TimeoutError.to_string();
     assert!(text.contains("deadline"), "{text}");
     assert!(text.split_whitespace().count() >= 5, "{text}");
+}
+
+#[test]
+fn zero_and_max_durations_together_neither_panic_nor_fire_early() {
+    vloop().block_on(async {
+        let start = tinyloop::now();
+        sleep(Duration::ZERO).await;
+        assert_eq!(
+            tinyloop::now(),
+            start,
+            "a zero sleep does not move the clock"
+        );
+        let r = tinyloop::timeout(Duration::MAX, sleep(ms(3))).await;
+        assert_eq!(r, Ok(()));
+        let r = tinyloop::timeout(Duration::ZERO, std::future::pending::<()>()).await;
+        let text = r.unwrap_err().to_string();
+        assert!(text.contains("deadline passed"), "{text}");
+    });
+}
+
+#[test]
+fn a_timeout_polled_after_completion_panics_with_a_message() {
+    vloop().block_on(async {
+        let mut t = Box::pin(timeout(ms(5), async { 1 }));
+        assert_eq!(t.as_mut().await, Ok(1));
+        let text = panic_text(|| {
+            let waker = std::task::Waker::noop();
+            let _ = t.as_mut().poll(&mut std::task::Context::from_waker(waker));
+        });
+        assert!(
+            text.contains("Timeout") && text.contains("after it completed"),
+            "{text}"
+        );
+    });
 }

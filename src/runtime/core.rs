@@ -25,7 +25,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::rc::Rc;
+use std::rc::{self, Rc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::clock::Clock;
+use super::config::Config;
 use super::join_error::JoinError;
 use super::observe::trace::{By, Outcome, MAIN};
 use super::observe::Observe;
@@ -41,27 +42,13 @@ use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{Body, BoxedCell, Meta, Slot, SlotInit, State, TaskKey, TaskSlab};
-use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
+use super::waker::{OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 
 /// How many turns with ready work may pass before the loop polls for I/O anyway (tokio's
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
 /// syscall, but I/O must not starve behind tasks that keep waking each other.
 const IO_POLL_INTERVAL: u32 = 61;
-
-/// Settings chosen with `LoopBuilder`.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) debug: bool,
-    pub(crate) slow_poll_threshold: Duration,
-    pub(crate) virtual_time: bool,
-    /// Record the event trace (`runtime/observe/trace.rs`).
-    pub(crate) trace: bool,
-    /// Stop a loop that can never make progress (`runtime/observe/deadlock.rs`).
-    pub(crate) detect_deadlocks: bool,
-    /// Seeded schedule (`runtime/schedule.rs`); `None`: FIFO.
-    pub(crate) seed: Option<u64>,
-}
 
 /// Whether the loop should stop driving the main future, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +149,32 @@ impl std::fmt::Debug for Core {
             .field("virtual_time", &self.clock.is_virtual())
             .finish()
     }
+}
+
+thread_local! {
+    /// This thread's loops, by tag (a `Loop` never leaves the thread that built it). A wake
+    /// fired while another loop runs (a primitive shared by two loops used one after the
+    /// other) finds its own loop here.
+    pub(super) static LOOPS: RefCell<Vec<rc::Weak<Core>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Gives a new loop its tag on this thread: a free place in the registry, or [`NO_TAG`].
+pub(crate) fn register_loop(core: &Rc<Core>) -> u16 {
+    LOOPS
+        .try_with(|loops| {
+            let mut loops = loops.borrow_mut();
+            let weak = Rc::downgrade(core);
+            if let Some(free) = loops.iter().position(|w| w.strong_count() == 0) {
+                loops[free] = weak;
+                return free as u16;
+            }
+            if loops.len() >= usize::from(NO_TAG) {
+                return NO_TAG;
+            }
+            loops.push(weak);
+            (loops.len() - 1) as u16
+        })
+        .unwrap_or(NO_TAG)
 }
 
 impl Core {

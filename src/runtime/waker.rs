@@ -17,19 +17,22 @@
 //!
 //! Either way the task is queued at most once: the task slab remembers whether a task is
 //! already scheduled. Waking a finished task, or waking after the loop is gone, does nothing.
+//!
+//! This file holds what a wake-up carries (the loop's [`Shared`] half, [`TaskWaker`],
+//! [`WakeRef`]); the task slab and the core hold these, so it names nothing above them. The
+//! two paths themselves must find the loop running on this thread (`context.rs`) and call
+//! into it, so they sit above the core, in `waker/wake.rs`.
 
-use std::cell::RefCell;
+/// The two paths back to the loop: `ArcWake for TaskWaker`, and `WakeRef`'s methods.
+mod wake;
+
 use std::panic::Location;
-use std::rc::{self, Rc};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
 use crossbeam_channel::Sender;
-use futures_task::ArcWake;
 
-use super::context;
-use super::core::Core;
 use super::task_key::TaskKey;
 
 /// The half of a loop that other threads may touch.
@@ -106,38 +109,6 @@ pub(crate) struct TaskWaker {
     pub(crate) remote_queued: AtomicBool,
 }
 
-impl ArcWake for TaskWaker {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.wake_task();
-    }
-}
-
-impl TaskWaker {
-    fn wake_task(self: &Arc<Self>) {
-        let on_own_loop = context::try_with_core(|core| {
-            let mine = Arc::ptr_eq(&core.shared, &self.shared);
-            if mine {
-                core.schedule(self.key);
-            }
-            mine
-        });
-        if on_own_loop == Some(true) {
-            return;
-        }
-        if !self.remote_queued.swap(true, Ordering::AcqRel) {
-            // An error means the loop is gone: waking it is then a harmless no-op.
-            let _ = self.shared.send(Remote::Wake(Arc::clone(self)));
-        }
-    }
-
-    /// The `Waker` of this task. Each call clones the `Arc`: the loop itself polls through
-    /// `futures_task::waker_ref`, which does not.
-    #[allow(dead_code)]
-    pub(crate) fn waker(self: &Arc<Self>) -> Waker {
-        futures_task::waker(Arc::clone(self))
-    }
-}
-
 /// How the loop's own structures hold on to a waiting task: the timer wheel, the waiter
 /// lists of `sync`, a task's join waiter, a far `Sleep`.
 ///
@@ -192,125 +163,11 @@ impl OwnKey {
     }
 }
 
-thread_local! {
-    /// This thread's loops, by tag (a `Loop` never leaves the thread that built it). A wake
-    /// fired while another loop runs (a primitive shared by two loops used one after the
-    /// other) finds its own loop here.
-    static LOOPS: RefCell<Vec<rc::Weak<Core>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Gives a new loop its tag on this thread: a free place in the registry, or [`NO_TAG`].
-pub(crate) fn register_loop(core: &Rc<Core>) -> u16 {
-    LOOPS
-        .try_with(|loops| {
-            let mut loops = loops.borrow_mut();
-            let weak = Rc::downgrade(core);
-            if let Some(free) = loops.iter().position(|w| w.strong_count() == 0) {
-                loops[free] = weak;
-                return free as u16;
-            }
-            if loops.len() >= usize::from(NO_TAG) {
-                return NO_TAG;
-            }
-            loops.push(weak);
-            (loops.len() - 1) as u16
-        })
-        .unwrap_or(NO_TAG)
-}
-
-fn wake_own(own: OwnKey) {
-    let done = context::try_with_core(|core| {
-        let mine = core.tag() == own.tag();
-        if mine {
-            core.schedule_own(own);
-        }
-        mine
-    });
-    if done == Some(true) {
-        return;
-    }
-    // Another loop (or none) is running: find ours.
-    let owner = LOOPS
-        .try_with(|loops| loops.borrow().get(usize::from(own.tag()))?.upgrade())
-        .ok()
-        .flatten();
-    if let Some(core) = owner {
-        core.schedule_own(own);
-    }
-}
-
 impl std::fmt::Debug for WakeRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WakeRef::Own(_) => f.write_str("WakeRef::Own"),
             WakeRef::Other(_) => f.write_str("WakeRef::Other"),
-        }
-    }
-}
-
-impl WakeRef {
-    /// How to hold `waker`, judged against the loop running on this thread.
-    #[inline]
-    pub(crate) fn of(waker: &Waker) -> WakeRef {
-        match context::try_with_core(|core| core.own_key(waker)).flatten() {
-            Some(own) => WakeRef::Own(own),
-            None => WakeRef::Other(waker.clone()),
-        }
-    }
-
-    /// [`WakeRef::of`], judged against `core` (for callers that hold their loop already).
-    pub(crate) fn on(core: &Core, waker: &Waker) -> WakeRef {
-        match core.own_key(waker) {
-            Some(own) => WakeRef::Own(own),
-            None => WakeRef::Other(waker.clone()),
-        }
-    }
-
-    /// Replaces `self` with a hold on `waker` unless it already wakes the same task; returns
-    /// the old one, to be dropped after the caller's borrow ends.
-    pub(crate) fn update(&mut self, waker: &Waker) -> Option<WakeRef> {
-        if matches!(self, WakeRef::Other(w) if w.will_wake(waker)) {
-            return None;
-        }
-        let new = WakeRef::of(waker);
-        self.replace_with(new, waker)
-    }
-
-    /// [`WakeRef::update`], judged against `core`.
-    pub(crate) fn update_on(&mut self, core: &Core, waker: &Waker) -> Option<WakeRef> {
-        if matches!(self, WakeRef::Other(w) if w.will_wake(waker)) {
-            return None;
-        }
-        let new = WakeRef::on(core, waker);
-        self.replace_with(new, waker)
-    }
-
-    fn replace_with(&mut self, new: WakeRef, waker: &Waker) -> Option<WakeRef> {
-        let same = match (&*self, &new) {
-            (WakeRef::Own(a), WakeRef::Own(b)) => a == b,
-            (WakeRef::Other(a), WakeRef::Other(_)) => a.will_wake(waker),
-            _ => false,
-        };
-        if same {
-            None
-        } else {
-            Some(std::mem::replace(self, new))
-        }
-    }
-
-    #[inline]
-    pub(crate) fn wake(self) {
-        match self {
-            WakeRef::Own(own) => wake_own(own),
-            WakeRef::Other(w) => w.wake(),
-        }
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn wake_by_ref(&self) {
-        match self {
-            WakeRef::Own(own) => wake_own(*own),
-            WakeRef::Other(w) => w.wake_by_ref(),
         }
     }
 }

@@ -300,3 +300,8 @@ pub fn timer_count(lp: &Loop) -> usize {
         .parse()
         .unwrap_or_else(|_| panic!("cannot read the timer count in {text}"))
 }
+
+/// Polls `fut` once with a waker that does nothing.
+pub fn poll_once<F: Future + ?Sized>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
