@@ -128,7 +128,7 @@ pub(crate) struct Core {
     waiting_on_threads: Cell<bool>,
     closing: Cell<bool>,
     pub(crate) config: Config,
-    wake_buf: RefCell<Vec<Waker>>,
+    wake_buf: RefCell<Vec<WakeRef>>,
     timer_buf: RefCell<Vec<WakeRef>>,
     /// Debug mode, the task dump, deadlock detection and the trace (`runtime/observe/mod.rs`).
     pub(crate) observe: Observe,

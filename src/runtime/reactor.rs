@@ -70,6 +70,8 @@ use std::time::Duration;
 use mio::event::Source;
 use mio::{Interest, Token};
 
+use super::waker::{OwnKey, WakeRef};
+
 /// The token of the loop's cross-thread `mio::Waker` (`call_soon_threadsafe`, remote wakes).
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
@@ -130,7 +132,9 @@ pub(crate) type WaiterId = Option<u64>;
 #[derive(Default)]
 struct Waiters {
     /// `(id, waker)`; id 0 marks a waker parked through a poll method without a ticket.
-    list: Vec<(u64, Waker)>,
+    /// The waker of a task of this loop is held by key, as in every other structure of the
+    /// loop ([`WakeRef`]): no `Arc` clone, and none of the task's own.
+    list: Vec<(u64, WakeRef)>,
     next_id: u64,
 }
 
@@ -159,7 +163,7 @@ impl ScheduledIo {
     }
 
     /// Records an event and hands the wakers it concerns to the loop.
-    fn set_ready(&self, bits: u8, wakers: &mut Vec<Waker>) {
+    fn set_ready(&self, bits: u8, wakers: &mut Vec<WakeRef>) {
         self.readiness.set(self.readiness.get() | bits);
         self.tick.set(self.tick.get().wrapping_add(1));
         for dir in [Direction::Read, Direction::Write] {
@@ -176,11 +180,16 @@ impl ScheduledIo {
     /// With a `ticket`, the waker is filed under the ticket's id (allocated on first park)
     /// so that [`forget`](Self::forget) can take it back. Without one it is filed under id
     /// 0, once per task, until the next event.
+    ///
+    /// `own_key_of` tells whether the waker is the polled task's own (then it is held by key,
+    /// [`WakeRef`]); the reactor sits below the loop and cannot ask it, so the caller does,
+    /// and only when the task parks.
     pub(super) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         ticket: Option<&mut WaiterId>,
+        own_key_of: impl FnOnce(&Waker) -> Option<OwnKey>,
     ) -> Poll<ReadyEvent> {
         if self.readiness.get() & dir.mask() != 0 {
             return Poll::Ready(ReadyEvent {
@@ -188,21 +197,23 @@ impl ScheduledIo {
                 dir,
             });
         }
-        let mut waiters = self.waiters[dir.index()].borrow_mut();
         let waker = cx.waker();
+        let own = own_key_of(waker);
+        let mut waiters = self.waiters[dir.index()].borrow_mut();
         let entry = match &ticket {
             Some(Some(id)) => waiters.list.iter_mut().find(|(i, _)| i == id),
             Some(None) => None,
             None => waiters
                 .list
                 .iter_mut()
-                .find(|(i, w)| *i == 0 && w.will_wake(waker)),
+                .find(|(i, w)| *i == 0 && w.holds(own, waker)),
         };
+        let mut replaced = None;
         match entry {
             // Parked already (a spurious or early poll): keep the entry, refresh the waker.
             Some((_, parked)) => {
-                if !parked.will_wake(waker) {
-                    parked.clone_from(waker);
+                if !parked.holds(own, waker) {
+                    replaced = Some(std::mem::replace(parked, WakeRef::from_parts(own, waker)));
                 }
             }
             None => {
@@ -218,10 +229,13 @@ impl ScheduledIo {
                     // Usually one waiter per direction: don't let Vec round up to four.
                     waiters.list.reserve_exact(1);
                 }
-                waiters.list.push((id, waker.clone()));
+                waiters.list.push((id, WakeRef::from_parts(own, waker)));
                 self.parked.set(self.parked.get() + 1);
             }
         }
+        // A replaced waker is dropped outside the borrow: its destructor is foreign code.
+        drop(waiters);
+        drop(replaced);
         Poll::Pending
     }
 
@@ -322,7 +336,7 @@ impl Reactor {
     pub(crate) fn poll(
         &mut self,
         timeout: Option<Duration>,
-        wakers: &mut Vec<Waker>,
+        wakers: &mut Vec<WakeRef>,
     ) -> io::Result<bool> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -338,7 +352,7 @@ impl Reactor {
             }
             if token == SIGNAL_TOKEN {
                 // Ctrl-C: the loop takes it in when it wakes this waker (`runtime/signals.rs`).
-                wakers.extend(self.signal_waker.clone());
+                wakers.extend(self.signal_waker.clone().map(WakeRef::Other));
                 continue;
             }
             let (index, generation) = unpack(token);
@@ -509,7 +523,7 @@ mod tests {
         let waker = Waker::from(Arc::new(CountWake(0.into())));
         let mut cx = Context::from_waker(&waker);
         // Readable at first (optimistic); an operation starts under this tick ...
-        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None, |_| None) else {
             panic!("new sources start ready")
         };
         // ... an edge arrives before the operation's WouldBlock is acted on ...
@@ -517,14 +531,18 @@ mod tests {
         io.set_ready(READABLE, &mut wakers);
         // ... so the clear must keep the readiness that edge reported.
         io.clear_readiness(ev, ev.dir.mask());
-        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Read, None, |_| None)
+            .is_ready());
 
         // Without an intervening event the clear takes effect and the task parks.
-        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None, |_| None) else {
             panic!()
         };
         io.clear_readiness(ev, ev.dir.mask());
-        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_pending());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Read, None, |_| None)
+            .is_pending());
         assert_eq!(parked.get(), 1);
         io.set_ready(READABLE, &mut wakers);
         assert_eq!((wakers.len(), parked.get()), (1, 0));
@@ -541,13 +559,13 @@ mod tests {
         io.clear_readiness(ev, ev.dir.mask());
         let (mut first, mut second) = (None, None);
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first, |_| None))
             .is_pending());
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut first))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first, |_| None))
             .is_pending());
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut second))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut second, |_| None))
             .is_pending());
         assert_eq!(
             parked.get(),
@@ -570,12 +588,14 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         // Data and FIN arrive in one event.
         io.set_ready(READABLE | READ_CLOSED, &mut Vec::new());
-        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None) else {
+        let Poll::Ready(ev) = io.poll_ready(&mut cx, Direction::Read, None, |_| None) else {
             panic!()
         };
         // A short read clears only the plain bit (what `Registration::clear_drained` does) ...
         io.clear_readiness(ev, READABLE);
         // ... so the next read still runs, and sees EOF instead of waiting forever.
-        assert!(io.poll_ready(&mut cx, Direction::Read, None).is_ready());
+        assert!(io
+            .poll_ready(&mut cx, Direction::Read, None, |_| None)
+            .is_ready());
     }
 }

@@ -14,6 +14,7 @@ use mio::{Interest, Token};
 use super::context;
 use super::core::Core;
 use super::reactor::{Direction, ReadyEvent, ScheduledIo, WaiterId, READABLE, WRITABLE};
+use super::waker::WakeRef;
 
 /// A source's place in the reactor, as seen by the socket that owns the source.
 ///
@@ -53,7 +54,7 @@ impl Registration {
         dir: Direction,
         ticket: Option<&mut WaiterId>,
     ) -> Poll<ReadyEvent> {
-        let poll = self.io.poll_ready(cx, dir, ticket);
+        let poll = self.io.poll_ready(cx, dir, ticket, WakeRef::own_key_of);
         if poll.is_pending() {
             self.check_loop();
         }

@@ -110,7 +110,8 @@ pub(crate) struct TaskWaker {
 }
 
 /// How the loop's own structures hold on to a waiting task: the timer wheel, the waiter
-/// lists of `sync`, a task's join waiter, a far `Sleep`.
+/// lists of `sync`, a task's join waiter, a far `Sleep`, the reactor's parked readers and
+/// writers.
 ///
 /// When the waker handed in is the waker of the task (or main future) being polled right
 /// now on this thread's loop, the structure keeps the task's *key* (packed with a tag naming
@@ -160,6 +161,29 @@ impl OwnKey {
 
     pub(crate) fn generation16(self) -> u16 {
         (self.0 >> 32) as u16
+    }
+}
+
+/// What needs no loop: comparing a hold with a waker, and making one from a key the caller
+/// already looked up (the reactor gets it from the socket's `Registration`, above the core).
+impl WakeRef {
+    /// The hold on `waker`, given its own key ([`WakeRef::own_key_of`], if it is the waker of
+    /// the task being polled).
+    #[inline]
+    pub(crate) fn from_parts(own: Option<OwnKey>, waker: &Waker) -> WakeRef {
+        match own {
+            Some(own) => WakeRef::Own(own),
+            None => WakeRef::Other(waker.clone()),
+        }
+    }
+
+    /// Whether this hold wakes the same task as `waker`, whose own key is `own`.
+    #[inline]
+    pub(crate) fn holds(&self, own: Option<OwnKey>, waker: &Waker) -> bool {
+        match self {
+            WakeRef::Own(key) => own == Some(*key),
+            WakeRef::Other(w) => w.will_wake(waker),
+        }
     }
 }
 

@@ -31,7 +31,8 @@
 //! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
 //! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
 //! reference. The loop's *own* waits never take one: the timer wheel, the waiter lists of
-//! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter and a far `Sleep` keep
+//! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter, a far `Sleep` and the
+//! reactor's parked readers and writers keep
 //! the task's *key*
 //! ([`WakeRef::Own`](super::waker::WakeRef), packed with a tag naming the loop) whenever the
 //! waker they are handed is the waker of the task the loop is polling right now, which they
@@ -227,5 +228,51 @@ fn capitalise(s: &str) -> String {
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::task::Poll;
+
+    use crate::runtime::context;
+    use crate::runtime::reactor::Direction;
+    use crate::runtime::registration::Registration;
+
+    /// The reactor is one of the loop's own structures: it holds a waiting task by key, so a
+    /// task waiting on a socket does not look held from outside (and owns no `Waker` clone).
+    #[test]
+    fn a_task_parked_on_a_socket_is_held_by_key() {
+        crate::Loop::new().block_on(async {
+            let core = context::current("test");
+            let mut socket = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let registration =
+                Registration::new(&core, &mut socket, mio::Interest::READABLE).unwrap();
+            let mut ticket = None;
+            // A new source starts out ready; clear that, as a read that hit WouldBlock does.
+            poll_fn(|cx| {
+                if let Poll::Ready(ev) =
+                    registration.poll_ready(cx, Direction::Read, Some(&mut ticket))
+                {
+                    registration.clear_readiness(ev);
+                }
+                Poll::Ready(())
+            })
+            .await;
+            poll_fn(|cx| {
+                let parked = registration.poll_ready(cx, Direction::Read, Some(&mut ticket));
+                assert!(parked.is_pending(), "nothing was sent: the read waits");
+                assert!(core.reactor.borrow().has_waiters());
+                assert!(
+                    !core.waker_held_outside(),
+                    "the reactor took a Waker clone instead of the task's key"
+                );
+                Poll::Ready(())
+            })
+            .await;
+            registration.forget(Direction::Read, ticket);
+            registration.deregister(&mut socket);
+        });
     }
 }

@@ -76,6 +76,15 @@ impl WakeRef {
         }
     }
 
+    /// The key under which a structure may hold `waker` ([`WakeRef::Own`]), if it is the
+    /// waker of the task this thread's loop is polling right now. One thread-local lookup:
+    /// callers that compare and then store do it once, with [`WakeRef::holds`] and
+    /// [`WakeRef::from_parts`].
+    #[inline]
+    pub(crate) fn own_key_of(waker: &Waker) -> Option<OwnKey> {
+        context::try_with_core(|core| core.own_key(waker)).flatten()
+    }
+
     /// [`WakeRef::of`], judged against `core` (for callers that hold their loop already).
     pub(crate) fn on(core: &Core, waker: &Waker) -> WakeRef {
         match core.own_key(waker) {
