@@ -554,18 +554,18 @@ mod tests {
         let io = ScheduledIo::new(Rc::clone(&parked));
         let waker = Waker::from(Arc::new(CountWake(0.into())));
         let mut cx = Context::from_waker(&waker);
-        let ev = ScheduledIo::poll_ready(&io, &mut cx, Direction::Write, None);
+        let ev = ScheduledIo::poll_ready(&io, &mut cx, Direction::Write, None, |_| None);
         let Poll::Ready(ev) = ev else { panic!() };
         io.clear_readiness(ev, ev.dir.mask());
         let (mut first, mut second) = (None, None);
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut first, |_| None))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first), |_| None)
             .is_pending());
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut first, |_| None))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut first), |_| None)
             .is_pending());
         assert!(io
-            .poll_ready(&mut cx, Direction::Write, Some(&mut second, |_| None))
+            .poll_ready(&mut cx, Direction::Write, Some(&mut second), |_| None)
             .is_pending());
         assert_eq!(
             parked.get(),
