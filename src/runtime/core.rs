@@ -26,7 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -129,6 +129,10 @@ pub(crate) struct Core {
     current_key: Cell<TaskKey>,
     /// The main future's waker while `block_on` runs (out of here while it is polled).
     pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
+    /// The waker lent to every task that has none of its own (`runtime/waker.rs`): nobody
+    /// else holds it while it sits here. Out of here while it is lent; made anew when the
+    /// last one was kept by the task it was lent to.
+    spare_waker: Cell<Option<Arc<TaskWaker>>>,
     /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
     /// one waits the loop does not call it a deadlock (`runtime/observe/deadlock.rs`).
     pub(crate) far_timers: Cell<usize>,
@@ -192,6 +196,7 @@ impl Core {
             current_waker: Cell::new(std::ptr::null()),
             current_key: Cell::new(TaskKey::MAIN),
             main_waker: RefCell::new(None),
+            spare_waker: Cell::new(None),
             far_timers: Cell::new(0),
             tag: Cell::new(NO_TAG),
             main_scheduled: Cell::new(false),
@@ -280,15 +285,11 @@ impl Core {
             drop(future);
             return key;
         }
-        let shared = &self.shared;
-        let key = self.tasks.borrow_mut().insert(|key| SlotInit {
+        // No waker yet: it borrows the loop's spare when it runs (`run_task`).
+        let key = self.tasks.borrow_mut().insert(|_| SlotInit {
             state: State::Scheduled,
             body: Body::Future(future),
-            waker: Some(Arc::new(TaskWaker {
-                key,
-                shared: Arc::clone(shared),
-                remote_queued: AtomicBool::new(false),
-            })),
+            waker: None,
             meta,
         });
         self.ready.borrow_mut().push_back(key);
@@ -435,7 +436,7 @@ impl Core {
         poll: impl FnOnce(&mut Context<'_>) -> R,
     ) -> R {
         self.current_waker.set(Arc::as_ptr(task).cast());
-        self.current_key.set(task.key);
+        self.current_key.set(task.key());
         let waker = futures_task::waker_ref(task);
         super::coop::start();
         let out = poll(&mut Context::from_waker(&waker));
@@ -595,7 +596,7 @@ impl Core {
             match msg {
                 Remote::Wake(waker) => {
                     waker.remote_queued.store(false, Ordering::Release);
-                    self.schedule(waker.key);
+                    self.schedule(waker.key());
                 }
                 Remote::Call(f, scheduled_at) => self.push_callback(Rc::new(Callback {
                     f: Cell::new(Some(f)),
@@ -654,9 +655,10 @@ impl Core {
             let Body::Future(future) = body else {
                 unreachable!("a scheduled task has its future")
             };
-            let waker = slot.waker.take().expect("a scheduled task has its waker");
-            (future, waker)
+            (future, slot.waker.take())
         };
+        // Its own waker if someone kept a clone of it, else the spare, pointed at this task.
+        let waker = waker.unwrap_or_else(|| self.lend_spare(key));
 
         self.current.set(Some(key));
         let watch = self.observe_poll_start(key);
@@ -665,12 +667,14 @@ impl Core {
         });
         self.current.set(None);
         self.observe_poll_end(key, watch, &polled);
+        // Kept by the task only while someone holds a clone; otherwise the spare again.
+        let waker = self.keep_or_recycle(waker);
 
         match polled {
             Ok(Poll::Pending) => {
                 let mut tasks = self.tasks.borrow_mut();
                 let slot = tasks.get_mut(key).expect("a running task keeps its slot");
-                slot.waker = Some(waker);
+                slot.waker = waker;
                 if slot.cancel_requested {
                     drop(tasks);
                     self.finish(key, cancelled(future));
@@ -707,6 +711,36 @@ impl Core {
                 self.finish(key, Err(JoinError::Panicked(msg)));
             }
         }
+    }
+
+    /// The spare waker, pointed at `key`, to poll a task that has no waker of its own.
+    #[inline]
+    fn lend_spare(&self, key: TaskKey) -> Arc<TaskWaker> {
+        match self.spare_waker.take() {
+            Some(spare) => {
+                TaskWaker::rekey(&spare, key);
+                spare
+            }
+            None => TaskWaker::new(key, &self.shared),
+        }
+    }
+
+    /// After a poll: a waker nobody else holds goes back to being the spare (or is dropped,
+    /// if there is a spare already) and the task keeps nothing; one with clones out there is
+    /// the task's own from now on (`Some`), its key fixed for as long as they live.
+    #[inline]
+    fn keep_or_recycle(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
+        if Arc::strong_count(&waker) > 1 {
+            return Some(waker);
+        }
+        // Pairs with the `Release` decrement of the last clone another thread dropped: its
+        // reads of the key happen before the spare is re-keyed.
+        fence(Ordering::Acquire);
+        // Not in the channel (that would be a clone): no wake of it is pending.
+        waker.remote_queued.store(false, Ordering::Relaxed);
+        let old = self.spare_waker.replace(Some(waker));
+        drop(old);
+        None
     }
 
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
