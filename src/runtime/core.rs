@@ -40,7 +40,9 @@ use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{Body, BoxedCell, Meta, Slot, SlotInit, State, TaskKey, TaskSlab};
+use super::tasks::{
+    Body, BoxedCell, JoinWaiter, Meta, MetaView, Slot, SlotInit, State, TaskKey, TaskSlab,
+};
 use super::waker::{register_loop, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 
@@ -269,11 +271,7 @@ impl Core {
         self.next_number.set(number + 1);
         self.observe
             .spawned(&self.clock, number, name.as_deref(), spawned_at);
-        let meta = Meta {
-            number,
-            name: name.map(|n| Box::new(n.into_string())),
-            spawned_at,
-        };
+        let meta = Meta { number, spawned_at };
         if self.closing.get() {
             // The loop is shutting down (a destructor spawned): the task is cancelled at once.
             let key = self.tasks.borrow_mut().insert(|_| SlotInit {
@@ -281,6 +279,7 @@ impl Core {
                 body: Body::from_result(Err(JoinError::Cancelled)),
                 waker: None,
                 meta,
+                name,
             });
             drop(future);
             return key;
@@ -288,9 +287,10 @@ impl Core {
         // No waker yet: it borrows the loop's spare when it runs (`run_task`).
         let key = self.tasks.borrow_mut().insert(|_| SlotInit {
             state: State::Scheduled,
-            body: Body::Future(future),
+            body: Body::future(future),
             waker: None,
             meta,
+            name,
         });
         self.ready.borrow_mut().push_back(key);
         key
@@ -334,9 +334,12 @@ impl Core {
             let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
-        let old = match &mut slot.join_waker {
+        let old = match slot.join_waker.get_mut() {
             Some(w) => w.update_on(self, cx.waker()),
-            none => none.replace(WakeRef::on(self, cx.waker())),
+            None => {
+                slot.join_waker = JoinWaiter::of(WakeRef::on(self, cx.waker()));
+                None
+            }
         };
         drop(tasks);
         drop(old);
@@ -351,12 +354,10 @@ impl Core {
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
         let slot = tasks.get(key)?;
-        match &slot.body {
-            _ if slot.state != State::Done => None,
-            Body::Output(cell) => cell.output().map(|v| f(Ok(v))),
-            Body::Failed(e) => Some(f(Err(e))),
-            Body::Empty | Body::Future(_) => None,
+        if slot.state != State::Done {
+            return None;
         }
+        slot.body.result().map(f)
     }
 
     /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches. A
@@ -367,15 +368,18 @@ impl Core {
             return;
         };
         if slot.state == State::Done {
+            let tasks_ref = &*tasks;
+            let panicked = tasks_ref
+                .get(key)
+                .and_then(|slot| match slot.body.result() {
+                    Some(Err(JoinError::Panicked(msg))) => Some(msg),
+                    _ => None,
+                });
+            if let (Some(msg), Some(meta)) = (panicked, tasks_ref.meta(key)) {
+                report_unobserved_panic(&meta, msg);
+            }
             let slot = tasks.remove(key);
             drop(tasks);
-            if let Some(slot) = &slot {
-                if let Body::Failed(e) = &slot.body {
-                    if let JoinError::Panicked(msg) = &**e {
-                        report_unobserved_panic(&slot.meta, msg);
-                    }
-                }
-            }
             drop(slot);
         } else {
             slot.has_handle = false;
@@ -385,12 +389,11 @@ impl Core {
     pub(crate) fn with_meta<R>(
         &self,
         key: TaskKey,
-        f: impl FnOnce(&Meta, State, u32) -> R,
+        f: impl FnOnce(&MetaView<'_>, State, u32) -> R,
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
-        tasks
-            .get(key)
-            .map(|slot| f(&slot.meta, slot.state, slot.polls))
+        let slot = tasks.get(key)?;
+        Some(f(&tasks.meta(key)?, slot.state, slot.polls))
     }
 
     /// The packed key of the task (or main future) this loop is polling right now, if
@@ -643,7 +646,7 @@ impl Core {
             if slot.state != State::Scheduled {
                 return;
             }
-            let body = std::mem::replace(&mut slot.body, Body::Empty);
+            let body = slot.body.take();
             if slot.cancel_requested {
                 drop(tasks);
                 self.finish(key, cancelled(body));
@@ -652,7 +655,7 @@ impl Core {
             slot.state = State::Running;
             slot.polls = slot.polls.saturating_add(1);
             slot.wait_kind = 0; // what it waits on is noted afresh in each poll
-            let Body::Future(future) = body else {
+            let Some(future) = body else {
                 unreachable!("a scheduled task has its future")
             };
             (future, slot.waker.take())
@@ -679,7 +682,7 @@ impl Core {
                     drop(tasks);
                     self.finish(key, cancelled(future));
                 } else {
-                    slot.body = Body::Future(future);
+                    slot.body = Body::future(future);
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
@@ -764,7 +767,9 @@ impl Core {
             }
         } else {
             if let Err(JoinError::Panicked(msg)) = &result {
-                report_unobserved_panic(&slot.meta, msg);
+                if let Some(meta) = tasks.meta(key) {
+                    report_unobserved_panic(&meta, msg);
+                }
             }
             let slot = tasks.remove(key);
             drop(tasks);
@@ -795,7 +800,7 @@ impl Core {
                     slot.state = State::Done;
                     self.observe
                         .done(&self.clock, slot.meta.number, Outcome::Cancelled);
-                    doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
+                    doomed.push(slot.body.take());
                     let waker = slot.waker.take();
                     if slot.has_handle {
                         slot.body = Body::from_result(Err(JoinError::Cancelled));
@@ -863,7 +868,7 @@ impl Callback {
 
 /// Reports a task's panic that no `Task` handle will ever return: the task was detached, or
 /// its handle was dropped without being awaited. Once per task: its result goes with it.
-fn report_unobserved_panic(meta: &Meta, msg: &str) {
+fn report_unobserved_panic(meta: &MetaView<'_>, msg: &str) {
     eprintln!(
         "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
          (nobody awaited its Task handle, so the loop reports it here and carries on)",
@@ -873,7 +878,7 @@ fn report_unobserved_panic(meta: &Meta, msg: &str) {
 }
 
 /// "Task-<n>" unless the task was named.
-pub(crate) fn display_name(meta: &Meta) -> String {
+pub(crate) fn display_name(meta: &MetaView<'_>) -> String {
     match &meta.name {
         Some(name) => name.to_string(),
         None => format!("Task-{}", meta.number),
