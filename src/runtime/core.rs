@@ -18,6 +18,8 @@
 //!    on the *next* turn, after I/O has had a look. This is what keeps one busy task from
 //!    starving the poller. (asyncio: `ntodo = len(self._ready)`.)
 //!    Under a seed, that batch is first put in the seed's order (`runtime/schedule.rs`).
+//! 6. **Give back what a burst took**: a ready queue that grew to a million entries and has
+//!    drained is shrunk (`shrink_ready`), so memory follows the load.
 //!
 //! "This is the only place where callbacks are actually *called*", as CPython says; in
 //! tinyloop it is also the only place where task futures are polled.
@@ -50,6 +52,11 @@ use super::wheel::{TimerKey, Wheel};
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
 /// syscall, but I/O must not starve behind tasks that keep waking each other.
 const IO_POLL_INTERVAL: u32 = 61;
+
+/// Ready-queue entries (8 bytes each) the loop keeps room for after a burst: a million
+/// spawns grow the queue to 8 MB, and once it has drained the loop gives that back, keeping
+/// this much (8 KB) so that ordinary turns never reallocate.
+const READY_KEEP: usize = 1024;
 
 /// Settings chosen with `LoopBuilder`.
 #[derive(Debug, Clone)]
@@ -368,15 +375,8 @@ impl Core {
             return;
         };
         if slot.state == State::Done {
-            let tasks_ref = &*tasks;
-            let panicked = tasks_ref
-                .get(key)
-                .and_then(|slot| match slot.body.result() {
-                    Some(Err(JoinError::Panicked(msg))) => Some(msg),
-                    _ => None,
-                });
-            if let (Some(msg), Some(meta)) = (panicked, tasks_ref.meta(key)) {
-                report_unobserved_panic(&meta, msg);
+            if let Some(Err(JoinError::Panicked(_))) = slot.body.result() {
+                report_unobserved_panic_of(&tasks, key);
             }
             let slot = tasks.remove(key);
             drop(tasks);
@@ -535,6 +535,21 @@ impl Core {
                 key => self.run_task(key),
             }
         }
+
+        // 6. After a burst, hand back most of the ready queue's buffer.
+        self.shrink_ready();
+    }
+
+    /// Shrinks the ready queue once it holds less than a quarter of its room, down to twice
+    /// what it holds (never below [`READY_KEEP`]): memory follows the load, and the halving
+    /// keeps a queue that refills from reallocating every turn.
+    #[inline]
+    fn shrink_ready(&self) {
+        let mut ready = self.ready.borrow_mut();
+        if ready.capacity() > READY_KEEP && ready.len() < ready.capacity() / 4 {
+            let keep = (ready.len() * 2).max(READY_KEEP);
+            ready.shrink_to(keep);
+        }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -682,7 +697,7 @@ impl Core {
                     drop(tasks);
                     self.finish(key, cancelled(future));
                 } else {
-                    slot.body = Body::future(future);
+                    slot.body.put_back(future);
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
@@ -739,8 +754,9 @@ impl Core {
         // Pairs with the `Release` decrement of the last clone another thread dropped: its
         // reads of the key happen before the spare is re-keyed.
         fence(Ordering::Acquire);
-        // Not in the channel (that would be a clone): no wake of it is pending.
-        waker.remote_queued.store(false, Ordering::Relaxed);
+        // Not in the channel (that would be a clone), so no wake of it is pending: a spare
+        // never carries a stale `remote_queued` into the next task it is lent to.
+        debug_assert!(!waker.remote_queued.load(Ordering::Relaxed));
         let old = self.spare_waker.replace(Some(waker));
         drop(old);
         None
@@ -875,6 +891,18 @@ fn report_unobserved_panic(meta: &MetaView<'_>, msg: &str) {
         display_name(meta),
         meta.spawned_at
     );
+}
+
+/// [`report_unobserved_panic`] for the finished task `key`, whose result is a panic.
+#[cold]
+fn report_unobserved_panic_of(tasks: &TaskSlab, key: TaskKey) {
+    let msg = tasks.get(key).and_then(|slot| match slot.body.result() {
+        Some(Err(JoinError::Panicked(msg))) => Some(msg),
+        _ => None,
+    });
+    if let (Some(msg), Some(meta)) = (msg, tasks.meta(key)) {
+        report_unobserved_panic(&meta, msg);
+    }
 }
 
 /// "Task-<n>" unless the task was named.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use super::task_key::TaskKey;
-use super::waker::{OwnKey, TaskWaker, WakeRef, NO_TAG};
+use super::waker::{OwnKey, TaskWaker, WakeRef};
 
 use super::join_error::JoinError;
 
@@ -81,6 +81,12 @@ impl TaskCell for Failed {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn drop_cold(cell: BoxedCell) {
+    drop(cell);
+}
+
 /// Wraps a future for the slab.
 pub(crate) fn erase<F>(future: F) -> BoxedCell
 where
@@ -131,8 +137,9 @@ where
 ///                      │                     v            │
 ///                      └───────(3c)──────  Idle ──────────┘
 ///
-///   (1)  Core::spawn       boxed, given a waker, pushed on the ready queue
-///   (2)  Core::run_task    popped in step 5 of a turn; future and waker leave the slot
+///   (1)  Core::spawn       boxed (no waker yet), pushed on the ready queue
+///   (2)  Core::run_task    popped in step 5 of a turn; the future (and the task's own waker,
+///                          if it has one) leave the slot; polled with the spare otherwise
 ///   (3a) poll -> Pending   no wake-up arrived during the poll: wait
 ///   (3b) poll -> Pending   woken during its own poll (RunningWoken): back on the queue
 ///   (3c) Core::schedule    a waker fired: pushed once (a second wake does nothing)
@@ -148,15 +155,17 @@ pub(crate) enum State {
     /// (3c), from `RunningWoken` when its poll returns (3b), or at birth (1). A wake while
     /// `Scheduled` does nothing: that is what keeps a task from being queued twice.
     Scheduled,
-    /// Being polled right now: its future and waker are out of the slot, held by
-    /// `run_task` (2). A wake now cannot push it (it is not in the queue and must not be
+    /// Being polled right now: its future (and its own waker, if it has one) is out of the
+    /// slot, held by `run_task` (2). A wake now cannot push it (it is not in the queue and must not be
     /// polled twice at once), so it becomes `RunningWoken` instead.
     Running,
     /// Being polled, and woken during that poll: when the poll returns `Pending` it goes
     /// straight back to the ready queue as `Scheduled` (3b), for the next turn.
     RunningWoken,
-    /// Waiting for a wake-up; nothing of it is in the ready queue. Its waker sits in its
-    /// slot, and clones of it wherever the task is waiting (a timer, a socket, a queue).
+    /// Waiting for a wake-up; nothing of it is in the ready queue. The loop's own structures
+    /// it waits in (a timer, a queue, a lock) hold its key; if something else holds a clone
+    /// of its waker (a socket, a thread, another crate), the task owns that waker's `Arc`,
+    /// in its slot (`runtime/waker.rs`).
     Idle,
     /// Finished (4): its result waits in the slot's `body` until its `Task` handle takes it
     /// (6), or the slot was freed already if the task was detached. Wakes and cancels of a
@@ -189,6 +198,15 @@ pub(crate) struct Body(Option<BoxedCell>);
 impl Body {
     pub(crate) fn future(cell: BoxedCell) -> Body {
         Body(Some(cell))
+    }
+
+    /// Puts the future back after a poll, into the body `take` emptied. (Written so that
+    /// the usual case compiles to one test: the drop of a replaced box is out of line.)
+    #[inline]
+    pub(crate) fn put_back(&mut self, cell: BoxedCell) {
+        if let Some(old) = self.0.replace(cell) {
+            drop_cold(old);
+        }
     }
 
     /// Takes the box out (the future, to poll or drop it), leaving the body empty.
@@ -248,17 +266,18 @@ pub(crate) struct Slot {
 }
 
 /// Who awaits a task's result: a [`WakeRef`], or nobody. Nobody is a `WakeRef::Own` that no
-/// loop hands out (tagged `NO_TAG`), never woken: that keeps the field 16 bytes, where an
+/// loop hands out (`OwnKey::NOBODY`), never woken: that keeps the field 16 bytes, where an
 /// `Option<WakeRef>` needs 24 (a `WakeRef` has no spare bit pattern for `None`).
 pub(crate) struct JoinWaiter(WakeRef);
 
 impl JoinWaiter {
     pub(crate) fn nobody() -> JoinWaiter {
-        JoinWaiter(WakeRef::Own(OwnKey::new(NO_TAG, TaskKey::MAIN)))
+        JoinWaiter(WakeRef::Own(OwnKey::NOBODY))
     }
 
+    #[inline]
     fn is_nobody(&self) -> bool {
-        matches!(self.0, WakeRef::Own(own) if own.tag() == NO_TAG)
+        matches!(self.0, WakeRef::Own(own) if own == OwnKey::NOBODY)
     }
 
     /// Who waits, leaving nobody.
@@ -327,6 +346,7 @@ impl TaskSlab {
         }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, make: impl FnOnce(TaskKey) -> SlotInit) -> TaskKey {
         let key = self.next_key();
         let (index, generation) = split(key);
@@ -390,6 +410,7 @@ impl TaskSlab {
     }
 
     /// Frees the slot and hands its contents back, to be dropped after the borrow ends.
+    #[inline]
     pub(crate) fn remove(&mut self, key: TaskKey) -> Option<Slot> {
         let (index, generation) = split(key);
         match self.slots.get(index) {

@@ -209,6 +209,9 @@ pub(crate) struct OwnKey(u64);
 pub(crate) const NO_TAG: u16 = u16::MAX;
 
 impl OwnKey {
+    /// A key no loop hands out (its tag is [`NO_TAG`]): "nobody", where a hold is optional.
+    pub(crate) const NOBODY: OwnKey = OwnKey(u64::MAX);
+
     pub(crate) fn new(tag: u16, key: TaskKey) -> OwnKey {
         let index = u64::from(key.index());
         let generation = u64::from(key.generation() & 0xffff);
