@@ -675,7 +675,8 @@ impl Core {
             };
             (future, slot.waker.take())
         };
-        // Its own waker if someone kept a clone of it, else the spare, pointed at this task.
+        // Its own waker if someone once kept a clone of it, else the spare, pointed at it.
+        let lent = waker.is_none();
         let waker = waker.unwrap_or_else(|| self.lend_spare(key));
 
         self.current.set(Some(key));
@@ -685,8 +686,8 @@ impl Core {
         });
         self.current.set(None);
         self.observe_poll_end(key, watch, &polled);
-        // Kept by the task only while someone holds a clone; otherwise the spare again.
-        let waker = self.keep_or_recycle(waker);
+        // The spare stays the loop's unless someone kept a clone of it.
+        let waker = self.keep_or_return(waker, lent);
 
         match polled {
             Ok(Poll::Pending) => {
@@ -743,12 +744,14 @@ impl Core {
         }
     }
 
-    /// After a poll: a waker nobody else holds goes back to being the spare (or is dropped,
-    /// if there is a spare already) and the task keeps nothing; one with clones out there is
-    /// the task's own from now on (`Some`), its key fixed for as long as they live.
+    /// After a poll with `waker` (`lent`: the spare): the spare goes back to the loop if
+    /// nobody else holds it, and the task keeps nothing; if someone kept a clone, it is the
+    /// task's own from now on (`Some`), its key fixed for good. A task's own waker stays its
+    /// own even once its clones are gone (a socket drops its waker on each wake and clones
+    /// it again on the next wait: handing it back and forth would allocate every time).
     #[inline]
-    fn keep_or_recycle(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
-        if Arc::strong_count(&waker) > 1 {
+    fn keep_or_return(&self, waker: Arc<TaskWaker>, lent: bool) -> Option<Arc<TaskWaker>> {
+        if !lent || Arc::strong_count(&waker) > 1 {
             return Some(waker);
         }
         // Pairs with the `Release` decrement of the last clone another thread dropped: its

@@ -163,9 +163,9 @@ pub(crate) enum State {
     /// straight back to the ready queue as `Scheduled` (3b), for the next turn.
     RunningWoken,
     /// Waiting for a wake-up; nothing of it is in the ready queue. The loop's own structures
-    /// it waits in (a timer, a queue, a lock) hold its key; if something else holds a clone
-    /// of its waker (a socket, a thread, another crate), the task owns that waker's `Arc`,
-    /// in its slot (`runtime/waker.rs`).
+    /// it waits in (a timer, a queue, a lock) hold its key; if something else ever kept a
+    /// clone of its waker (a socket, a thread, another crate), the task owns that waker's
+    /// `Arc`, in its slot (`runtime/waker.rs`).
     Idle,
     /// Finished (4): its result waits in the slot's `body` until its `Task` handle takes it
     /// (6), or the slot was freed already if the task was detached. Wakes and cancels of a
@@ -256,8 +256,8 @@ pub(crate) struct Slot {
     pub(crate) has_handle: bool,
     pub(crate) meta: Meta,
     pub(crate) body: Body,
-    /// The task's own waker, only while someone holds a clone of it (`runtime/waker.rs`:
-    /// most tasks have none and are polled with the loop's spare). Out of the slot while
+    /// The task's own waker, from the first poll after which someone held a clone of it
+    /// (`runtime/waker.rs`: most tasks have none and are polled with the loop's spare). Out of the slot while
     /// the task is polled. The loop polls through `futures_task::waker_ref`, so this is the
     /// only strong reference the loop holds (`runtime/observe/deadlock.rs`).
     pub(crate) waker: Option<Arc<TaskWaker>>,

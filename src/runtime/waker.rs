@@ -8,10 +8,10 @@
 //! A task gets a `TaskWaker` of its own only when it needs one. The loop keeps one *spare*
 //! `Arc<TaskWaker>` and lends it (`futures_task::waker_ref`, no clone) to each task that has
 //! none, writing that task's key into it first. After the poll, a strong count of one means
-//! nobody cloned the waker (or every clone is gone again): the `Arc` stays the spare, and the
-//! task owns nothing. A count above one means a clone is out there, naming this task: the
-//! `Arc` becomes the task's own (kept in its slot, its key never written again), and a fresh
-//! spare is made when next needed. Most tasks wait only on the loop's own structures, which
+//! nobody kept a clone: the `Arc` stays the spare, and the task owns nothing. A count above
+//! one means a clone is out there, naming this task: the `Arc` becomes the task's own for the
+//! rest of its life (kept in its slot, its key never written again), and a fresh spare is
+//! made when next needed. Most tasks wait only on the loop's own structures, which
 //! keep keys, not clones ([`WakeRef`]), so most tasks never own a waker: spawning allocates
 //! one box (the future) instead of two, and an idle task costs 48 bytes less.
 //!

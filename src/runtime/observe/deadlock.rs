@@ -31,11 +31,11 @@
 //! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
 //! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
 //! reference, and clones can only be made from the lent waker during a poll, or from other
-//! clones. Right after each poll the loop reads the count: above one, the `Arc` becomes (or
-//! stays) the task's own, and its key never changes again; exactly one, nobody anywhere holds
-//! a clone, nor can make one, so the `Arc` goes back to being the spare and the task owns
-//! none. Hence the loop holds exactly one strong reference to each task's own `Arc`, and a
-//! task with no own `Arc` has no `Waker` naming it anywhere. The loop's *own* waits never
+//! clones. Right after each poll with the spare the loop reads its count: above one, the
+//! `Arc` becomes the task's own for good, and its key never changes again; exactly one,
+//! nobody anywhere holds a clone, nor can make one, so the `Arc` stays the spare and the task
+//! owns none. Hence the loop holds exactly one strong reference to each task's own `Arc`, and
+//! a task with no own `Arc` has no `Waker` naming it anywhere. The loop's *own* waits never
 //! take one: the timer wheel, the waiter lists of
 //! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter and a far `Sleep` keep
 //! the task's *key*
