@@ -675,19 +675,24 @@ impl Core {
             };
             (future, slot.waker.take())
         };
-        // Its own waker if someone once kept a clone of it, else the spare, pointed at it.
-        let lent = waker.is_none();
-        let waker = waker.unwrap_or_else(|| self.lend_spare(key));
-
         self.current.set(Some(key));
         let watch = self.observe_poll_start(key);
-        let polled = self.poll_with(&waker, |cx| {
-            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
-        });
+        let mut poll = |waker: &Arc<TaskWaker>| {
+            self.poll_with(waker, |cx| {
+                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
+            })
+        };
+        // Its own waker if someone once kept a clone of it, else the spare, pointed at it,
+        // which stays the loop's unless someone kept a clone of it.
+        let (polled, waker) = match waker {
+            Some(own) => (poll(&own), Some(own)),
+            None => {
+                let spare = self.lend_spare(key);
+                (poll(&spare), self.keep_or_return(spare))
+            }
+        };
         self.current.set(None);
         self.observe_poll_end(key, watch, &polled);
-        // The spare stays the loop's unless someone kept a clone of it.
-        let waker = self.keep_or_return(waker, lent);
 
         match polled {
             Ok(Poll::Pending) => {
@@ -744,14 +749,14 @@ impl Core {
         }
     }
 
-    /// After a poll with `waker` (`lent`: the spare): the spare goes back to the loop if
-    /// nobody else holds it, and the task keeps nothing; if someone kept a clone, it is the
+    /// After a poll with the spare `waker`: it goes back to the loop if nobody else holds
+    /// it, and the task keeps nothing; if someone kept a clone, it is the
     /// task's own from now on (`Some`), its key fixed for good. A task's own waker stays its
     /// own even once its clones are gone (a socket drops its waker on each wake and clones
     /// it again on the next wait: handing it back and forth would allocate every time).
     #[inline]
-    fn keep_or_return(&self, waker: Arc<TaskWaker>, lent: bool) -> Option<Arc<TaskWaker>> {
-        if !lent || Arc::strong_count(&waker) > 1 {
+    fn keep_or_return(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
+        if Arc::strong_count(&waker) > 1 {
             return Some(waker);
         }
         // Pairs with the `Release` decrement of the last clone another thread dropped: its
