@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -227,11 +227,7 @@ impl Loop {
         let _running = context::enter(&self.core);
         let _main = core.main_begins(at);
         let mut fut = pin!(fut);
-        core.set_main_waker(Some(Arc::new(TaskWaker {
-            key: TaskKey::MAIN,
-            shared: Arc::clone(&core.shared),
-            remote_queued: AtomicBool::new(false),
-        })));
+        core.set_main_waker(Some(TaskWaker::new(TaskKey::MAIN, &core.shared)));
         let mut output = None;
         core.schedule(TaskKey::MAIN);
         loop {

@@ -378,6 +378,32 @@ fn a_waker_dropped_by_a_thread_without_waking_is_then_a_deadlock() {
     thread.unwrap().join().unwrap();
 }
 
+#[test]
+fn a_tasks_waker_dropped_by_a_thread_without_waking_is_then_a_deadlock() {
+    // The same for a task: it owns its waker while the thread holds a clone (it was polled
+    // with the loop's spare), and the loop sees the clone go.
+    let thread = Rc::new(RefCell::new(None));
+    let slot = Rc::clone(&thread);
+    let err = loop_with(false)
+        .try_block_on(async move {
+            let task = tinyloop::spawn(std::future::poll_fn(move |cx| {
+                if slot.borrow().is_none() {
+                    let waker = cx.waker().clone();
+                    *slot.borrow_mut() = Some(std::thread::spawn(move || {
+                        std::thread::sleep(Duration::from_millis(100));
+                        drop(waker);
+                    }));
+                }
+                Poll::<()>::Pending
+            }));
+            task.await.unwrap();
+        })
+        .unwrap_err();
+    assert!(err.report().starts_with("deadlock:"), "{err}");
+    let handle = thread.borrow_mut().take();
+    handle.unwrap().join().unwrap();
+}
+
 // ----- true deadlocks among tinyloop's own primitives are still reported, at once ---------
 
 /// Runs a stuck program and returns the report, checking that it came quickly (the check is

@@ -367,3 +367,100 @@ fn call_soon_threadsafe_after_the_loop_is_dropped_fails() {
     assert!(text.contains("closed"), "{text}");
     assert!(text.split_whitespace().count() >= 5, "a sentence: {text}");
 }
+
+// ----- wakers the loop lends: most tasks own no waker; a kept clone stays the task's --------
+
+#[test]
+fn a_kept_waker_wakes_its_own_task_after_other_tasks_ran() {
+    vrun(async {
+        let slot = Rc::new(Cell::new(None));
+        let open = Rc::new(Cell::new(false));
+        let (keeper, kept) = counted(wait_on(Rc::clone(&slot), Rc::clone(&open)));
+        let keeper = spawn(keeper);
+        // Tasks polled after it, with no waker of their own, must not inherit its wakes.
+        let (other, others) = counted(std::future::pending::<()>());
+        let other = spawn(other);
+        let (sleeper, sleeps) = counted(tinyloop::sleep(Duration::from_secs(3600)));
+        let sleeper = spawn(sleeper);
+        yield_now().await;
+        assert_eq!((kept.polls(), others.polls(), sleeps.polls()), (1, 1, 1));
+        let waker: Waker = slot.take().unwrap();
+        waker.wake_by_ref();
+        yield_now().await;
+        assert_eq!(
+            (kept.polls(), others.polls(), sleeps.polls()),
+            (2, 1, 1),
+            "the kept waker wakes the task that kept it, and only that one"
+        );
+        open.set(true);
+        waker.wake();
+        keeper.await.unwrap();
+        assert_eq!(kept.polls(), 3);
+        other.cancel();
+        sleeper.cancel();
+    });
+}
+
+#[test]
+fn a_kept_waker_will_wake_the_waker_of_every_later_poll() {
+    vrun(async {
+        let kept: Rc<Cell<Option<Waker>>> = Rc::new(Cell::new(None));
+        let same = Rc::new(Cell::new(0));
+        let (k, s) = (Rc::clone(&kept), Rc::clone(&same));
+        let task = spawn(poll_fn(move |cx| match k.take() {
+            None => {
+                k.set(Some(cx.waker().clone()));
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Some(w) => {
+                // What `AtomicWaker`-style code relies on to skip a clone.
+                s.set(s.get() + usize::from(w.will_wake(cx.waker())));
+                let polls = s.get();
+                k.set(Some(w));
+                if polls == 3 {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }
+        }));
+        // Other tasks are polled in between, with the loop's spare waker.
+        let busy = spawn(async {
+            for _ in 0..10 {
+                yield_now().await;
+            }
+        });
+        task.await.unwrap();
+        busy.await.unwrap();
+        assert_eq!(same.get(), 3);
+    });
+}
+
+#[test]
+fn a_waker_kept_past_its_tasks_end_wakes_no_later_task() {
+    vrun(async {
+        let kept: Rc<Cell<Option<Waker>>> = Rc::new(Cell::new(None));
+        let k = Rc::clone(&kept);
+        spawn(poll_fn(move |cx| {
+            k.set(Some(cx.waker().clone()));
+            Poll::Ready(())
+        }))
+        .await
+        .unwrap();
+        let (later, probe) = counted(std::future::pending::<()>());
+        let later = spawn(later);
+        yield_now().await;
+        assert_eq!(probe.polls(), 1);
+        kept.take().unwrap().wake();
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(
+            probe.polls(),
+            1,
+            "a finished task's waker woke another task"
+        );
+        later.cancel();
+    });
+}

@@ -18,6 +18,8 @@
 //!    on the *next* turn, after I/O has had a look. This is what keeps one busy task from
 //!    starving the poller. (asyncio: `ntodo = len(self._ready)`.)
 //!    Under a seed, that batch is first put in the seed's order (`runtime/schedule.rs`).
+//! 6. **Give back what a burst took**: a ready queue that grew to a million entries and has
+//!    drained is shrunk (`shrink_ready`), so memory follows the load.
 //!
 //! "This is the only place where callbacks are actually *called*", as CPython says; in
 //! tinyloop it is also the only place where task futures are polled.
@@ -26,7 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::{self, Rc};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -41,7 +43,9 @@ use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{Body, BoxedCell, Meta, Slot, SlotInit, State, TaskKey, TaskSlab};
+use super::tasks::{
+    Body, BoxedCell, JoinWaiter, Meta, MetaView, Slot, SlotInit, State, TaskKey, TaskSlab,
+};
 use super::waker::{OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 use super::wheel::{TimerKey, Wheel};
 
@@ -49,6 +53,11 @@ use super::wheel::{TimerKey, Wheel};
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
 /// syscall, but I/O must not starve behind tasks that keep waking each other.
 const IO_POLL_INTERVAL: u32 = 61;
+
+/// Ready-queue entries (8 bytes each) the loop keeps room for after a burst: a million
+/// spawns grow the queue to 8 MB, and once it has drained the loop gives that back, keeping
+/// this much (8 KB) so that ordinary turns never reallocate.
+const READY_KEEP: usize = 1024;
 
 /// Whether the loop should stop driving the main future, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +125,10 @@ pub(crate) struct Core {
     current_key: Cell<TaskKey>,
     /// The main future's waker while `block_on` runs (out of here while it is polled).
     pub(super) main_waker: RefCell<Option<Arc<TaskWaker>>>,
+    /// The waker lent to every task that has none of its own (`runtime/waker.rs`): nobody
+    /// else holds it while it sits here. Out of here while it is lent; made anew when the
+    /// last one was kept by the task it was lent to.
+    spare_waker: Cell<Option<Arc<TaskWaker>>>,
     /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
     /// one waits the loop does not call it a deadlock (`runtime/observe/deadlock.rs`).
     pub(crate) far_timers: Cell<usize>,
@@ -206,6 +219,7 @@ impl Core {
             current_waker: Cell::new(std::ptr::null()),
             current_key: Cell::new(TaskKey::MAIN),
             main_waker: RefCell::new(None),
+            spare_waker: Cell::new(None),
             far_timers: Cell::new(0),
             tag: Cell::new(NO_TAG),
             main_scheduled: Cell::new(false),
@@ -278,11 +292,7 @@ impl Core {
         self.next_number.set(number + 1);
         self.observe
             .spawned(&self.clock, number, name.as_deref(), spawned_at);
-        let meta = Meta {
-            number,
-            name: name.map(|n| Box::new(n.into_string())),
-            spawned_at,
-        };
+        let meta = Meta { number, spawned_at };
         if self.closing.get() {
             // The loop is shutting down (a destructor spawned): the task is cancelled at once.
             let key = self.tasks.borrow_mut().insert(|_| SlotInit {
@@ -290,20 +300,18 @@ impl Core {
                 body: Body::from_result(Err(JoinError::Cancelled)),
                 waker: None,
                 meta,
+                name,
             });
             drop(future);
             return key;
         }
-        let shared = &self.shared;
-        let key = self.tasks.borrow_mut().insert(|key| SlotInit {
+        // No waker yet: it borrows the loop's spare when it runs (`run_task`).
+        let key = self.tasks.borrow_mut().insert(|_| SlotInit {
             state: State::Scheduled,
-            body: Body::Future(future),
-            waker: Some(Arc::new(TaskWaker {
-                key,
-                shared: Arc::clone(shared),
-                remote_queued: AtomicBool::new(false),
-            })),
+            body: Body::future(future),
+            waker: None,
             meta,
+            name,
         });
         self.ready.borrow_mut().push_back(key);
         key
@@ -347,9 +355,12 @@ impl Core {
             let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
-        let old = match &mut slot.join_waker {
+        let old = match slot.join_waker.get_mut() {
             Some(w) => w.update_on(self, cx.waker()),
-            none => none.replace(WakeRef::on(self, cx.waker())),
+            None => {
+                slot.join_waker = JoinWaiter::of(WakeRef::on(self, cx.waker()));
+                None
+            }
         };
         drop(tasks);
         drop(old);
@@ -364,12 +375,10 @@ impl Core {
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
         let slot = tasks.get(key)?;
-        match &slot.body {
-            _ if slot.state != State::Done => None,
-            Body::Output(cell) => cell.output().map(|v| f(Ok(v))),
-            Body::Failed(e) => Some(f(Err(e))),
-            Body::Empty | Body::Future(_) => None,
+        if slot.state != State::Done {
+            return None;
         }
+        slot.body.result().map(f)
     }
 
     /// The `Task<T>` handle is gone: a finished task is freed, a running one detaches. A
@@ -380,15 +389,11 @@ impl Core {
             return;
         };
         if slot.state == State::Done {
+            if let Some(Err(JoinError::Panicked(_))) = slot.body.result() {
+                report_unobserved_panic_of(&tasks, key);
+            }
             let slot = tasks.remove(key);
             drop(tasks);
-            if let Some(slot) = &slot {
-                if let Body::Failed(e) = &slot.body {
-                    if let JoinError::Panicked(msg) = &**e {
-                        report_unobserved_panic(&slot.meta, msg);
-                    }
-                }
-            }
             drop(slot);
         } else {
             slot.has_handle = false;
@@ -398,12 +403,11 @@ impl Core {
     pub(crate) fn with_meta<R>(
         &self,
         key: TaskKey,
-        f: impl FnOnce(&Meta, State, u32) -> R,
+        f: impl FnOnce(&MetaView<'_>, State, u32) -> R,
     ) -> Option<R> {
         let tasks = self.tasks.borrow();
-        tasks
-            .get(key)
-            .map(|slot| f(&slot.meta, slot.state, slot.polls))
+        let slot = tasks.get(key)?;
+        Some(f(&tasks.meta(key)?, slot.state, slot.polls))
     }
 
     /// The packed key of the task (or main future) this loop is polling right now, if
@@ -449,7 +453,7 @@ impl Core {
         poll: impl FnOnce(&mut Context<'_>) -> R,
     ) -> R {
         self.current_waker.set(Arc::as_ptr(task).cast());
-        self.current_key.set(task.key);
+        self.current_key.set(task.key());
         let waker = futures_task::waker_ref(task);
         super::coop::start();
         let out = poll(&mut Context::from_waker(&waker));
@@ -545,6 +549,21 @@ impl Core {
                 key => self.run_task(key),
             }
         }
+
+        // 6. After a burst, hand back most of the ready queue's buffer.
+        self.shrink_ready();
+    }
+
+    /// Shrinks the ready queue once it holds less than a quarter of its room, down to twice
+    /// what it holds (never below [`READY_KEEP`]): memory follows the load, and the halving
+    /// keeps a queue that refills from reallocating every turn.
+    #[inline]
+    fn shrink_ready(&self) {
+        let mut ready = self.ready.borrow_mut();
+        if ready.capacity() > READY_KEEP && ready.len() < ready.capacity() / 4 {
+            let keep = (ready.len() * 2).max(READY_KEEP);
+            ready.shrink_to(keep);
+        }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -617,7 +636,7 @@ impl Core {
             match msg {
                 Remote::Wake(waker) => {
                     waker.remote_queued.store(false, Ordering::Release);
-                    self.schedule(waker.key);
+                    self.schedule(waker.key());
                 }
                 Remote::Call(f, scheduled_at) => self.push_callback(Rc::new(Callback {
                     f: Cell::new(Some(f)),
@@ -664,7 +683,7 @@ impl Core {
             if slot.state != State::Scheduled {
                 return;
             }
-            let body = std::mem::replace(&mut slot.body, Body::Empty);
+            let body = slot.body.take();
             if slot.cancel_requested {
                 drop(tasks);
                 self.finish(key, cancelled(body));
@@ -673,18 +692,27 @@ impl Core {
             slot.state = State::Running;
             slot.polls = slot.polls.saturating_add(1);
             slot.wait_kind = 0; // what it waits on is noted afresh in each poll
-            let Body::Future(future) = body else {
+            let Some(future) = body else {
                 unreachable!("a scheduled task has its future")
             };
-            let waker = slot.waker.take().expect("a scheduled task has its waker");
-            (future, waker)
+            (future, slot.waker.take())
         };
-
         self.current.set(Some(key));
         let watch = self.observe_poll_start(key);
-        let polled = self.poll_with(&waker, |cx| {
-            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
-        });
+        let mut poll = |waker: &Arc<TaskWaker>| {
+            self.poll_with(waker, |cx| {
+                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
+            })
+        };
+        // Its own waker if someone once kept a clone of it, else the spare, pointed at it,
+        // which stays the loop's unless someone kept a clone of it.
+        let (polled, waker) = match waker {
+            Some(own) => (poll(&own), Some(own)),
+            None => {
+                let spare = self.lend_spare(key);
+                (poll(&spare), self.keep_or_return(spare))
+            }
+        };
         self.current.set(None);
         self.observe_poll_end(key, watch, &polled);
 
@@ -692,12 +720,12 @@ impl Core {
             Ok(Poll::Pending) => {
                 let mut tasks = self.tasks.borrow_mut();
                 let slot = tasks.get_mut(key).expect("a running task keeps its slot");
-                slot.waker = Some(waker);
+                slot.waker = waker;
                 if slot.cancel_requested {
                     drop(tasks);
                     self.finish(key, cancelled(future));
                 } else {
-                    slot.body = Body::Future(future);
+                    slot.body.put_back(future);
                     if slot.state == State::RunningWoken {
                         slot.state = State::Scheduled;
                         drop(tasks);
@@ -731,6 +759,40 @@ impl Core {
         }
     }
 
+    /// The spare waker, pointed at `key`, to poll a task that has no waker of its own.
+    #[inline]
+    fn lend_spare(&self, key: TaskKey) -> Arc<TaskWaker> {
+        match self.spare_waker.take() {
+            Some(spare) => {
+                TaskWaker::rekey(&spare, key);
+                spare
+            }
+            None => TaskWaker::new(key, &self.shared),
+        }
+    }
+
+    /// After a poll with the spare `waker`: it goes back to the loop if nobody else holds
+    /// it, and the task keeps nothing; if someone kept a clone, it is the
+    /// task's own from now on (`Some`), its key fixed for good. A task's own waker stays its
+    /// own even once its clones are gone (a future that keeps a clone, a channel of another
+    /// crate say, usually drops it on each wake and clones it again on the next wait: handing
+    /// it back and forth would allocate every time).
+    #[inline]
+    fn keep_or_return(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
+        if Arc::strong_count(&waker) > 1 {
+            return Some(waker);
+        }
+        // Pairs with the `Release` decrement of the last clone another thread dropped: its
+        // reads of the key happen before the spare is re-keyed.
+        fence(Ordering::Acquire);
+        // Not in the channel (that would be a clone), so no wake of it is pending: a spare
+        // never carries a stale `remote_queued` into the next task it is lent to.
+        debug_assert!(!waker.remote_queued.load(Ordering::Relaxed));
+        let old = self.spare_waker.replace(Some(waker));
+        drop(old);
+        None
+    }
+
     /// Records a task's result: for its `Task` handle to collect, or dropped at once when the
     /// task is detached (a panic is then reported on stderr, since nobody else will see it).
     fn finish(&self, key: TaskKey, result: Result<BoxedCell, JoinError>) {
@@ -752,7 +814,9 @@ impl Core {
             }
         } else {
             if let Err(JoinError::Panicked(msg)) = &result {
-                report_unobserved_panic(&slot.meta, msg);
+                if let Some(meta) = tasks.meta(key) {
+                    report_unobserved_panic(&meta, msg);
+                }
             }
             let slot = tasks.remove(key);
             drop(tasks);
@@ -783,7 +847,7 @@ impl Core {
                     slot.state = State::Done;
                     self.observe
                         .done(&self.clock, slot.meta.number, Outcome::Cancelled);
-                    doomed.push(std::mem::replace(&mut slot.body, Body::Empty));
+                    doomed.push(slot.body.take());
                     let waker = slot.waker.take();
                     if slot.has_handle {
                         slot.body = Body::from_result(Err(JoinError::Cancelled));
@@ -851,7 +915,7 @@ impl Callback {
 
 /// Reports a task's panic that no `Task` handle will ever return: the task was detached, or
 /// its handle was dropped without being awaited. Once per task: its result goes with it.
-fn report_unobserved_panic(meta: &Meta, msg: &str) {
+fn report_unobserved_panic(meta: &MetaView<'_>, msg: &str) {
     eprintln!(
         "tinyloop: task '{}' (spawned at {}) panicked: {msg}\n  \
          (nobody awaited its Task handle, so the loop reports it here and carries on)",
@@ -860,8 +924,20 @@ fn report_unobserved_panic(meta: &Meta, msg: &str) {
     );
 }
 
+/// [`report_unobserved_panic`] for the finished task `key`, whose result is a panic.
+#[cold]
+fn report_unobserved_panic_of(tasks: &TaskSlab, key: TaskKey) {
+    let msg = tasks.get(key).and_then(|slot| match slot.body.result() {
+        Some(Err(JoinError::Panicked(msg))) => Some(msg),
+        _ => None,
+    });
+    if let (Some(msg), Some(meta)) = (msg, tasks.meta(key)) {
+        report_unobserved_panic(&meta, msg);
+    }
+}
+
 /// "Task-<n>" unless the task was named.
-pub(crate) fn display_name(meta: &Meta) -> String {
+pub(crate) fn display_name(meta: &MetaView<'_>) -> String {
     match &meta.name {
         Some(name) => name.to_string(),
         None => format!("Task-{}", meta.number),

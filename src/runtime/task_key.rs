@@ -38,4 +38,14 @@ impl TaskKey {
     pub(crate) fn generation(self) -> u32 {
         (self.0 >> 32) as u32
     }
+
+    /// The key as one number (for a waker that keeps it in an atomic).
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// The key [`TaskKey::to_bits`] gave.
+    pub(crate) fn from_bits(bits: u64) -> TaskKey {
+        TaskKey(bits)
+    }
 }

@@ -11,6 +11,7 @@
 //! never finds the slab borrowed.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use super::task_key::TaskKey;
-use super::waker::{TaskWaker, WakeRef};
+use super::waker::{OwnKey, TaskWaker, WakeRef};
 
 use super::join_error::JoinError;
 
@@ -31,6 +32,14 @@ pub(crate) trait TaskCell {
     fn take_output(self: Pin<&mut Self>, out: &mut dyn Any);
     /// The output (a `T`), if the task has finished and it was not taken yet.
     fn output(&self) -> Option<&dyn Any>;
+    /// Why the task failed, if this cell holds a failure ([`failed`]) instead.
+    fn failure(&self) -> Option<&JoinError> {
+        None
+    }
+    /// Takes that failure out.
+    fn take_failure(self: Pin<&mut Self>) -> Option<JoinError> {
+        None
+    }
 }
 
 /// A boxed [`TaskCell`]: what the slab holds for every task, first the future, then (the same
@@ -46,6 +55,36 @@ pin_project_lite::pin_project! {
         Running { #[pin] future: F },
         Finished { output: Option<T> },
     }
+}
+
+/// The cell of a task that failed (panicked or was cancelled): the same box a finished task's
+/// output lives in, so that a slot needs one field for either.
+struct Failed(Option<JoinError>);
+
+impl TaskCell for Failed {
+    fn poll_task(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+
+    fn take_output(self: Pin<&mut Self>, _: &mut dyn Any) {}
+
+    fn output(&self) -> Option<&dyn Any> {
+        None
+    }
+
+    fn failure(&self) -> Option<&JoinError> {
+        self.0.as_ref()
+    }
+
+    fn take_failure(self: Pin<&mut Self>) -> Option<JoinError> {
+        self.get_mut().0.take()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn drop_cold(cell: BoxedCell) {
+    drop(cell);
 }
 
 /// Wraps a future for the slab.
@@ -98,8 +137,9 @@ where
 ///                      │                     v            │
 ///                      └───────(3c)──────  Idle ──────────┘
 ///
-///   (1)  Core::spawn       boxed, given a waker, pushed on the ready queue
-///   (2)  Core::run_task    popped in step 5 of a turn; future and waker leave the slot
+///   (1)  Core::spawn       boxed (no waker yet), pushed on the ready queue
+///   (2)  Core::run_task    popped in step 5 of a turn; the future (and the task's own waker,
+///                          if it has one) leave the slot; polled with the spare otherwise
 ///   (3a) poll -> Pending   no wake-up arrived during the poll: wait
 ///   (3b) poll -> Pending   woken during its own poll (RunningWoken): back on the queue
 ///   (3c) Core::schedule    a waker fired: pushed once (a second wake does nothing)
@@ -115,15 +155,17 @@ pub(crate) enum State {
     /// (3c), from `RunningWoken` when its poll returns (3b), or at birth (1). A wake while
     /// `Scheduled` does nothing: that is what keeps a task from being queued twice.
     Scheduled,
-    /// Being polled right now: its future and waker are out of the slot, held by
-    /// `run_task` (2). A wake now cannot push it (it is not in the queue and must not be
+    /// Being polled right now: its future (and its own waker, if it has one) is out of the
+    /// slot, held by `run_task` (2). A wake now cannot push it (it is not in the queue and must not be
     /// polled twice at once), so it becomes `RunningWoken` instead.
     Running,
     /// Being polled, and woken during that poll: when the poll returns `Pending` it goes
     /// straight back to the ready queue as `Scheduled` (3b), for the next turn.
     RunningWoken,
-    /// Waiting for a wake-up; nothing of it is in the ready queue. Its waker sits in its
-    /// slot, and clones of it wherever the task is waiting (a timer, a socket, a queue).
+    /// Waiting for a wake-up; nothing of it is in the ready queue. The loop's own structures
+    /// it waits in (a timer, a queue, a lock) hold its key; if something else ever kept a
+    /// clone of its waker (a socket, a thread, another crate), the task owns that waker's
+    /// `Arc`, in its slot (`runtime/waker.rs`).
     Idle,
     /// Finished (4): its result waits in the slot's `body` until its `Task` handle takes it
     /// (6), or the slot was freed already if the task was detached. Wakes and cancels of a
@@ -131,69 +173,130 @@ pub(crate) enum State {
     Done,
 }
 
-/// What a task is called and where it came from (kept small: every task carries it).
+/// Where a task came from (kept small: every task carries it). Its name, which only tasks
+/// spawned with one have, lives beside the slots ([`TaskSlab`]), not in every slot.
 #[derive(Debug)]
 pub(crate) struct Meta {
     pub(crate) number: u64,
-    /// Only tasks spawned with a name pay for one.
-    #[allow(clippy::box_collection)] // a thin pointer: 8 bytes in every slot instead of 24
-    pub(crate) name: Option<Box<String>>,
     pub(crate) spawned_at: &'static Location<'static>,
 }
 
-/// A task's future while it runs, then its result until its handle takes it.
-pub(crate) enum Body {
-    /// Being polled right now (the loop holds the future), or the result was taken.
-    Empty,
-    Future(BoxedCell),
-    /// The cell after its future finished: it holds the output.
-    Output(BoxedCell),
-    /// Boxed so that the common case, `Output`, sets the size of the slot.
-    Failed(Box<JoinError>),
+/// What a task is called and where it came from, as [`TaskSlab::meta`] shows it.
+#[derive(Debug)]
+pub(crate) struct MetaView<'a> {
+    pub(crate) number: u64,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) spawned_at: &'static Location<'static>,
 }
 
+/// A task's one box: its future while it runs, then its result (the finished cell with the
+/// output, or a [`Failed`] cell) until its handle takes it; empty while the loop polls the
+/// future and after the result was taken. The slot's `State` says which: `Done` means a
+/// result. One field of 16 bytes, where an enum with a variant for each would take 24.
+pub(crate) struct Body(Option<BoxedCell>);
+
 impl Body {
+    pub(crate) fn future(cell: BoxedCell) -> Body {
+        Body(Some(cell))
+    }
+
+    /// Puts the future back after a poll, into the body `take` emptied. (Written so that
+    /// the usual case compiles to one test: the drop of a replaced box is out of line.)
+    #[inline]
+    pub(crate) fn put_back(&mut self, cell: BoxedCell) {
+        if let Some(old) = self.0.replace(cell) {
+            drop_cold(old);
+        }
+    }
+
+    /// Takes the box out (the future, to poll or drop it), leaving the body empty.
+    pub(crate) fn take(&mut self) -> Option<BoxedCell> {
+        self.0.take()
+    }
+
     /// Takes the result out of a finished task's body.
     pub(crate) fn take_result(&mut self) -> Option<Result<BoxedCell, JoinError>> {
-        match std::mem::replace(self, Body::Empty) {
-            Body::Output(v) => Some(Ok(v)),
-            Body::Failed(e) => Some(Err(*e)),
-            other => {
-                *self = other;
-                None
-            }
+        let mut cell = self.0.take()?;
+        Some(match cell.as_mut().take_failure() {
+            Some(e) => Err(e),
+            None => Ok(cell),
+        })
+    }
+
+    /// A finished task's result, without taking it.
+    pub(crate) fn result(&self) -> Option<Result<&dyn Any, &JoinError>> {
+        let cell = self.0.as_ref()?;
+        match cell.failure() {
+            Some(e) => Some(Err(e)),
+            None => cell.output().map(Ok),
         }
     }
 
     pub(crate) fn from_result(result: Result<BoxedCell, JoinError>) -> Body {
-        match result {
-            Ok(v) => Body::Output(v),
-            Err(e) => Body::Failed(Box::new(e)),
-        }
+        Body(Some(match result {
+            Ok(cell) => cell,
+            Err(e) => Box::pin(Failed(Some(e))),
+        }))
     }
 }
 
+/// One task, in 72 bytes (`a_slot_stays_small`; DESIGN.md, "Memory per task"). The fields
+/// are ordered so that the small ones share 16 bytes.
 pub(crate) struct Slot {
     generation: u32,
     /// Polls so far (saturating).
     pub(crate) polls: u32,
+    /// What the task said it waits on in its latest poll, packed (`runtime/observe/mod.rs`,
+    /// `Note`): a kind and an argument. Cleared when a poll starts.
+    pub(crate) wait_arg: u32,
+    pub(crate) wait_kind: u8,
     pub(crate) state: State,
     pub(crate) cancel_requested: bool,
     /// Whether a `Task<T>` handle still refers to this slot.
     pub(crate) has_handle: bool,
-    /// What the task said it waits on in its latest poll, packed (`runtime/observe/mod.rs`,
-    /// `Note`): a kind and an argument, in what would otherwise be padding. Cleared when a
-    /// poll starts.
-    pub(crate) wait_kind: u8,
-    pub(crate) wait_arg: u32,
+    pub(crate) meta: Meta,
     pub(crate) body: Body,
-    /// The task's one waker (out of the slot while the task is polled). The loop polls
-    /// through `futures_task::waker_ref`, so this is the only strong reference the loop holds
-    /// (`runtime/observe/deadlock.rs`).
+    /// The task's own waker, from the first poll after which someone held a clone of it
+    /// (`runtime/waker.rs`: most tasks have none and are polled with the loop's spare). Out of the slot while
+    /// the task is polled. The loop polls through `futures_task::waker_ref`, so this is the
+    /// only strong reference the loop holds (`runtime/observe/deadlock.rs`).
     pub(crate) waker: Option<Arc<TaskWaker>>,
     /// Who awaits this task's result (`Task<T>`'s poll).
-    pub(crate) join_waker: Option<WakeRef>,
-    pub(crate) meta: Meta,
+    pub(crate) join_waker: JoinWaiter,
+}
+
+/// Who awaits a task's result: a [`WakeRef`], or nobody. Nobody is a `WakeRef::Own` that no
+/// loop hands out (`OwnKey::NOBODY`), never woken: that keeps the field 16 bytes, where an
+/// `Option<WakeRef>` needs 24 (a `WakeRef` has no spare bit pattern for `None`).
+pub(crate) struct JoinWaiter(WakeRef);
+
+impl JoinWaiter {
+    pub(crate) fn nobody() -> JoinWaiter {
+        JoinWaiter(WakeRef::Own(OwnKey::NOBODY))
+    }
+
+    #[inline]
+    fn is_nobody(&self) -> bool {
+        matches!(self.0, WakeRef::Own(own) if own == OwnKey::NOBODY)
+    }
+
+    /// Who waits, leaving nobody.
+    pub(crate) fn take(&mut self) -> Option<WakeRef> {
+        if self.is_nobody() {
+            return None;
+        }
+        Some(std::mem::replace(self, JoinWaiter::nobody()).0)
+    }
+
+    /// Whoever waits, if anyone.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut WakeRef> {
+        (!self.is_nobody()).then_some(&mut self.0)
+    }
+
+    /// `waker` waits (there was nobody).
+    pub(crate) fn of(waker: WakeRef) -> JoinWaiter {
+        JoinWaiter(waker)
+    }
 }
 
 impl std::fmt::Debug for Slot {
@@ -210,6 +313,8 @@ pub(crate) struct TaskSlab {
     slots: Vec<Entry>,
     free: Vec<u32>,
     live: usize,
+    /// The names of the live tasks spawned with one, by slot index: only they pay for it.
+    names: HashMap<u32, Box<str>>,
 }
 
 #[derive(Debug)]
@@ -241,6 +346,7 @@ impl TaskSlab {
         }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, make: impl FnOnce(TaskKey) -> SlotInit) -> TaskKey {
         let key = self.next_key();
         let (index, generation) = split(key);
@@ -255,9 +361,12 @@ impl TaskSlab {
             wait_arg: 0,
             body: init.body,
             waker: init.waker,
-            join_waker: None,
+            join_waker: JoinWaiter::nobody(),
             meta: init.meta,
         };
+        if let Some(name) = init.name {
+            self.names.insert(index as u32, name);
+        }
         if index == self.slots.len() {
             self.slots.push(Entry::Occupied(slot));
         } else {
@@ -301,6 +410,7 @@ impl TaskSlab {
     }
 
     /// Frees the slot and hands its contents back, to be dropped after the borrow ends.
+    #[inline]
     pub(crate) fn remove(&mut self, key: TaskKey) -> Option<Slot> {
         let (index, generation) = split(key);
         match self.slots.get(index) {
@@ -315,7 +425,24 @@ impl TaskSlab {
         };
         self.free.push(index as u32);
         self.live -= 1;
+        if !self.names.is_empty() {
+            self.names.remove(&(index as u32));
+        }
         Some(slot)
+    }
+
+    /// What the task `key` names is called and where it came from.
+    pub(crate) fn meta(&self, key: TaskKey) -> Option<MetaView<'_>> {
+        let slot = self.get(key)?;
+        let name = match self.names.is_empty() {
+            true => None,
+            false => self.names.get(&key.index()).map(|n| &**n),
+        };
+        Some(MetaView {
+            number: slot.meta.number,
+            name,
+            spawned_at: slot.meta.spawned_at,
+        })
     }
 
     /// Number of occupied slots (unfinished tasks and finished ones not yet joined).
@@ -337,6 +464,7 @@ pub(crate) struct SlotInit {
     pub(crate) body: Body,
     pub(crate) waker: Option<Arc<TaskWaker>>,
     pub(crate) meta: Meta,
+    pub(crate) name: Option<Box<str>>,
 }
 
 #[cfg(test)]
@@ -346,13 +474,13 @@ mod tests {
     fn init() -> SlotInit {
         SlotInit {
             state: State::Idle,
-            body: Body::Empty,
+            body: Body(None),
             waker: None,
             meta: Meta {
                 number: 1,
-                name: None,
                 spawned_at: Location::caller(),
             },
+            name: None,
         }
     }
 
@@ -373,7 +501,7 @@ mod tests {
     fn a_slot_stays_small() {
         // Every live task costs one slot; keep an eye on it (see DESIGN.md, memory).
         assert!(
-            std::mem::size_of::<Entry>() <= 96,
+            std::mem::size_of::<Entry>() <= 72,
             "{}",
             std::mem::size_of::<Entry>()
         );

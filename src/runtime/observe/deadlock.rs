@@ -21,16 +21,22 @@
 //! | a thread holding a `LoopHandle`     | `Shared::handles` (clones and drops count)       |
 //! | a `ctrl_c()` future                 | the signal state's waiter count                  |
 //! | a wake already sent from a thread   | the cross-thread channel is not empty            |
-//! | anyone holding a task's `Waker`     | the strong count of the task's `TaskWaker` `Arc` |
+//! | anyone holding a task's `Waker`     | strong count > 1 of the task's own `TaskWaker`   |
 //! | code running on the loop            | impossible: nothing is ready                     |
 //!
-//! The last-but-one row is the heart of it. Each task (and the main future) has exactly one
-//! `Arc<TaskWaker>`, and the loop holds exactly one strong reference to it: in the task's
-//! slot (the main future's: in `Core::main_waker`). The loop polls through
-//! `futures_task::waker_ref`, which lends that `Arc` as a `Waker` without cloning it. Every
+//! The last-but-one row is the heart of it. A task is polled with a `TaskWaker` `Arc` that
+//! the loop lends through `futures_task::waker_ref`, without cloning it: the task's own, if
+//! it has one (kept in its slot), else the loop's spare, re-keyed to the task just before
+//! (`runtime/waker.rs`). The main future always uses its own, in `Core::main_waker`. Every
 //! `Waker` clone anyone makes (a `futures::channel::oneshot`, `async_channel`, the
 //! `futures-timer` thread, a `gather` child waker, a hand-written future) is one more strong
-//! reference. The loop's *own* waits never take one: the timer wheel, the waiter lists of
+//! reference, and clones can only be made from the lent waker during a poll, or from other
+//! clones. Right after each poll with the spare the loop reads its count: above one, the
+//! `Arc` becomes the task's own for good, and its key never changes again; exactly one,
+//! nobody anywhere holds a clone, nor can make one, so the `Arc` stays the spare and the task
+//! owns none. Hence the loop holds exactly one strong reference to each task's own `Arc`, and
+//! a task with no own `Arc` has no `Waker` naming it anywhere. The loop's *own* waits never
+//! take one: the timer wheel, the waiter lists of
 //! every `sync` primitive, a `Task`'s and a `TaskGroup`'s join waiter, a far `Sleep` and the
 //! reactor's parked readers and writers keep
 //! the task's *key*
@@ -39,10 +45,10 @@
 //! find out by comparing the waker's data pointer with that task's `Arc` (`Core::own_key`).
 //! A key can only wake the task when code on this loop's thread fires the structure holding
 //! it (a timer firing, an `Event::set`, a task finishing; all these structures are `!Send`),
-//! and such code cannot run unless something was scheduled
-//! first. So: if every unfinished task's `Arc` has a strong count of one and no other row
-//! applies, no code anywhere can ever schedule anything on this loop, and the main future
-//! will never be polled again. That is a deadlock, reported at once.
+//! and such code cannot run unless something was scheduled first. So: if no unfinished task
+//! owns an `Arc` with a strong count above one, the main future's count is one, and no other
+//! row applies, no code anywhere can ever schedule anything on this loop, and the main
+//! future will never be polled again. That is a deadlock, reported at once.
 //!
 //! Races with other threads: a thread wakes through its `Waker` clone. `TaskWaker` sends a
 //! clone of its `Arc` down the channel *before* the thread's own clone can be dropped, so at
@@ -155,7 +161,8 @@ impl Core {
         let tasks = self.tasks.borrow();
         let held = tasks.iter().any(|(_, slot)| match slot.state {
             State::Done => false,
-            State::Idle => slot.waker.as_ref().is_none_or(held),
+            // No waker of its own: nobody kept a clone of the one it was polled with.
+            State::Idle => slot.waker.as_ref().is_some_and(held),
             State::Scheduled | State::Running | State::RunningWoken => true,
         });
         held

@@ -24,7 +24,7 @@ impl TaskWaker {
         let on_own_loop = context::try_with_core(|core| {
             let mine = Arc::ptr_eq(&core.shared, &self.shared);
             if mine {
-                core.schedule(self.key);
+                core.schedule(self.key());
             }
             mine
         });
