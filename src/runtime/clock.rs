@@ -7,6 +7,12 @@
 //! Under virtual time the clock is `origin + offset`, and the loop moves `offset` forward
 //! itself: by the real time it spent blocked in the poller (while I/O or thread work is in
 //! flight), and straight to the next timer when nothing else can happen.
+//!
+//! Reading the real clock costs tens of nanoseconds (`clock_gettime`), as much as a whole
+//! turn of a busy loop. So the clock remembers its latest real reading, and the loop's timer
+//! step uses that instead of reading again when nothing blocked since (see
+//! [`Clock::reading_for_timers`]). A reading is never later than the true time, so a timer
+//! checked against it can only fire late (by at most one turn), never early.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -23,13 +29,23 @@ pub(crate) const NEVER_TICK: u64 = 86_400 * 365 * 25 * 1000;
 pub(crate) struct Clock {
     origin: Instant,
     virtual_offset: Option<Cell<Duration>>,
+    /// Real time only: the latest reading of the real clock that the timer step has not used
+    /// yet (`now` leaves it here, `reading_for_timers` takes it).
+    latest: Cell<Option<Instant>>,
+    /// `instant_of` for the last tick asked about, kept because the loop asks about the same
+    /// tick (the wheel's next expiration) turn after turn.
+    /// (`None`: the tick lies beyond what an `Instant` can represent.)
+    tick_start: Cell<(u64, Option<Instant>)>,
 }
 
 impl Clock {
     pub(crate) fn new(virtual_time: bool) -> Clock {
+        let origin = Instant::now();
         Clock {
-            origin: Instant::now(),
+            origin,
             virtual_offset: virtual_time.then(|| Cell::new(Duration::ZERO)),
+            latest: Cell::new(None),
+            tick_start: Cell::new((0, Some(origin))),
         }
     }
 
@@ -40,13 +56,53 @@ impl Clock {
     pub(crate) fn now(&self) -> Instant {
         match &self.virtual_offset {
             Some(offset) => self.origin + offset.get(),
+            None => {
+                let now = Instant::now();
+                self.latest.set(Some(now));
+                now
+            }
+        }
+    }
+
+    /// The time for the loop's timer step: the latest real reading when it is still unused
+    /// and `may_reuse` (the loop did not block since), else a fresh one. An older reading is
+    /// still a time that has passed, so timers checked against it never fire early; it is at
+    /// most one turn old, since each reading serves one timer step only. Virtual time is
+    /// always read exactly (it only moves when the loop moves it).
+    pub(crate) fn reading_for_timers(&self, may_reuse: bool) -> Instant {
+        let latest = self.latest.take();
+        match latest {
+            Some(at) if may_reuse && self.virtual_offset.is_none() => at,
+            _ => self.now_unrecorded(),
+        }
+    }
+
+    /// [`Clock::now`] without leaving the reading for the timer step.
+    fn now_unrecorded(&self) -> Instant {
+        match &self.virtual_offset {
+            Some(offset) => self.origin + offset.get(),
             None => Instant::now(),
         }
     }
 
-    /// The current tick, rounded down: every timer at or before it is due.
-    pub(crate) fn now_tick(&self) -> u64 {
-        let elapsed = self.now().saturating_duration_since(self.origin);
+    /// Whether a timer at `tick` is due at `now`: `tick_of(now) >= tick`, answered with one
+    /// comparison of instants (the tick's start is remembered from the last call).
+    pub(crate) fn reached(&self, tick: u64, now: Instant) -> bool {
+        let (known, start) = self.tick_start.get();
+        let start = if known == tick {
+            start
+        } else {
+            let start = self.origin.checked_add(Duration::from_millis(tick));
+            self.tick_start.set((tick, start));
+            start
+        };
+        // A start no `Instant` can hold has not come yet.
+        start.is_some_and(|start| now >= start)
+    }
+
+    /// The tick `now` lies in, rounded down: every timer at or before it is due.
+    pub(crate) fn tick_of(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.origin);
         u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -106,7 +162,34 @@ mod tests {
         assert_eq!(clock.tick_for(o + Duration::from_millis(5)), 5);
         assert_eq!(clock.tick_for(o + Duration::from_micros(5001)), 6);
         clock.advance_by(Duration::from_micros(5999));
-        assert_eq!(clock.now_tick(), 5);
+        assert_eq!(clock.tick_of(clock.now()), 5);
+    }
+
+    #[test]
+    fn reached_agrees_with_tick_of() {
+        let clock = Clock::new(true);
+        let o = clock.origin;
+        for micros in [0, 1, 999, 1000, 1001, 4999, 5000, 5001, 64_000, 64_001] {
+            let now = o + Duration::from_micros(micros);
+            for tick in [0, 1, 4, 5, 6, 63, 64, 65, u64::MAX] {
+                assert_eq!(
+                    clock.reached(tick, now),
+                    clock.tick_of(now) >= tick,
+                    "tick {tick} at {micros} us"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_timer_step_reuses_a_real_reading_once() {
+        let clock = Clock::new(false);
+        let read = clock.now();
+        assert_eq!(clock.reading_for_timers(true), read); // reused
+        assert!(clock.reading_for_timers(true) >= read); // used up: read afresh
+        let read = clock.now();
+        assert!(clock.reading_for_timers(false) >= read); // the loop blocked: read afresh
+        assert!(clock.latest.get().is_none());
     }
 
     #[test]

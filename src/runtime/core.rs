@@ -507,8 +507,9 @@ impl Core {
         // 3. Take in wake-ups and callbacks from other threads.
         self.drain_remote();
 
-        // 4. Move expired timers to the ready queue.
-        self.fire_timers();
+        // 4. Move expired timers to the ready queue. Unless the poller may have blocked, a
+        //    clock reading taken since the last timer step is recent enough (`clock.rs`).
+        self.fire_timers(timeout == Some(Duration::ZERO));
 
         // 5. Run what was ready when the turn began.
         let ntodo = self.ready.borrow().len();
@@ -606,14 +607,15 @@ impl Core {
         }
     }
 
-    fn fire_timers(&self) {
+    fn fire_timers(&self, may_reuse_reading: bool) {
         let Some(next) = self.timers.borrow().next_expiration() else {
             return; // no timers: no need to read the clock
         };
-        let now = self.clock.now_tick();
-        if next > now {
-            return;
+        let now = self.clock.reading_for_timers(may_reuse_reading);
+        if !self.clock.reached(next, now) {
+            return; // the usual case: one comparison of instants
         }
+        let now = self.clock.tick_of(now);
         let mut wakers = std::mem::take(&mut *self.timer_buf.borrow_mut());
         self.timers
             .borrow_mut()
