@@ -194,15 +194,15 @@ impl Future for Sleep {
             SleepState::Armed(key) => {
                 let key = *key;
                 let mut timers = this.core.timers.borrow_mut();
-                match timers.get_mut(key) {
+                let core = &this.core;
+                match timers.update_waker(key, |waiter| waiter.update_on(core, cx.waker())) {
                     // Fired: the wheel gave the entry up when it woke us.
                     None => {
                         drop(timers);
                         this.state = SleepState::Done;
                         Poll::Ready(())
                     }
-                    Some(TimerEntry::Wake(waiter)) => {
-                        let stale = waiter.update_on(&this.core, cx.waker());
+                    Some(stale) => {
                         let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
@@ -211,7 +211,6 @@ impl Future for Sleep {
                         }
                         Poll::Pending
                     }
-                    Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
                 }
             }
         }

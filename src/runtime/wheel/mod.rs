@@ -147,6 +147,7 @@ impl<T> Wheel<T> {
     /// Arms a timer for tick `when`. A deadline `<= elapsed` fires at the next `advance`
     /// (never lost). O(1) and, once the slab has grown, allocation-free. (A past deadline
     /// earlier than others waiting in the due slot walks back to its sorted place.)
+    #[inline]
     pub(crate) fn insert(&mut self, when: u64, value: T) -> TimerKey {
         let index = self.allocate(when, value);
         self.place(index);
@@ -158,6 +159,7 @@ impl<T> Wheel<T> {
 
     /// Disarms a timer and hands its value back; `None` if the key is stale (the timer
     /// fired or was removed). O(1).
+    #[inline]
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
         let index = self.live(key)?;
         self.unlink(index);
@@ -165,6 +167,7 @@ impl<T> Wheel<T> {
     }
 
     /// The value of a timer still in the wheel.
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         let index = self.live(key)?;
         self.entries[index as usize].value.as_mut()
@@ -414,6 +417,7 @@ impl<T> Wheel<T> {
     }
 
     /// The slab index of `key`'s entry if the key is not stale.
+    #[inline]
     fn live(&self, key: TimerKey) -> Option<u32> {
         let entry = self.entries.get(key.index as usize)?;
         (entry.generation == key.generation && entry.value.is_some()).then_some(key.index)
@@ -742,6 +746,8 @@ mod tests {
     fn entries_stay_small() {
         // deadline, prev, next, generation, slot, and a u32 task id with its Option tag.
         assert_eq!(std::mem::size_of::<Entry<u32>>(), 32);
+        // The loop's own value type (`core::TimerTarget`) is an 8-byte non-zero integer.
+        assert_eq!(std::mem::size_of::<Entry<std::num::NonZeroU64>>(), 32);
     }
 
     #[test]
