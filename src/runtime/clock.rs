@@ -113,6 +113,45 @@ impl Clock {
         u64::try_from(ms).unwrap_or(u64::MAX)
     }
 
+    /// `at` as nanoseconds since the loop's origin (negative before it): 8 bytes where an
+    /// `Instant` takes 16, for deadlines kept by the million. Saturates about 292 years either
+    /// side of the origin (a deadline that far away never fires either way).
+    #[inline]
+    pub(crate) fn nanos_of(&self, at: Instant) -> i64 {
+        match at.checked_duration_since(self.origin) {
+            Some(after) => nanos(after).unwrap_or(i64::MAX),
+            None => nanos(self.origin.duration_since(at)).map_or(i64::MIN, |n| -n),
+        }
+    }
+
+    /// `nanos_of(deadline_after(base, d))`, without the `Instant` arithmetic in the usual case.
+    #[inline]
+    pub(crate) fn nanos_after(&self, base: Instant, d: Duration) -> i64 {
+        let base_nanos = self.nanos_of(base);
+        let sum = nanos(d).and_then(|d| base_nanos.checked_add(d));
+        match sum {
+            Some(nanos) if base_nanos != i64::MIN && base_nanos != i64::MAX => nanos,
+            _ => self.nanos_of(deadline_after(base, d)), // saturated: see `deadline_after`
+        }
+    }
+
+    /// The instant [`Clock::nanos_of`] gave `nanos` for.
+    pub(crate) fn instant_at(&self, nanos: i64) -> Instant {
+        let distance = Duration::from_nanos(nanos.unsigned_abs());
+        let at = if nanos >= 0 {
+            self.origin.checked_add(distance)
+        } else {
+            self.origin.checked_sub(distance)
+        };
+        at.unwrap_or(self.origin)
+    }
+
+    /// [`Clock::tick_for`] of the deadline `nanos` since the origin: rounded up.
+    pub(crate) fn tick_at_nanos(nanos: i64) -> u64 {
+        let nanos = u64::try_from(nanos).unwrap_or(0); // before the origin: tick 0, due now
+        nanos.div_ceil(1_000_000)
+    }
+
     /// The instant a tick starts at (saturating far in the future).
     pub(crate) fn instant_of(&self, tick: u64) -> Instant {
         self.origin
@@ -136,6 +175,14 @@ impl Clock {
             offset.set(offset.get().saturating_add(real));
         }
     }
+}
+
+/// `d` in nanoseconds, if that fits an `i64` (about 292 years). (`Duration::as_nanos` is a
+/// `u128`, whose arithmetic costs more than this.)
+fn nanos(d: Duration) -> Option<i64> {
+    let secs = i64::try_from(d.as_secs()).ok()?;
+    secs.checked_mul(1_000_000_000)?
+        .checked_add(i64::from(d.subsec_nanos()))
 }
 
 /// `base + d`, or a deadline so far away it never comes when that cannot be represented.
@@ -190,6 +237,36 @@ mod tests {
         let read = clock.now();
         assert!(clock.reading_for_timers(false) >= read); // the loop blocked: read afresh
         assert!(clock.latest.get().is_none());
+    }
+
+    #[test]
+    fn deadlines_kept_as_nanos_come_back_exactly() {
+        let clock = Clock::new(false);
+        let o = clock.origin;
+        let year = Duration::from_secs(86_400 * 365);
+        let mut instants = vec![o, o + Duration::from_nanos(1), o + 200 * year];
+        instants.push(deadline_after(Instant::now(), Duration::MAX));
+        instants.extend(o.checked_sub(Duration::from_nanos(1)));
+        instants.extend(o.checked_sub(Duration::from_millis(5)));
+        for at in instants {
+            let nanos = clock.nanos_of(at);
+            assert_eq!(clock.instant_at(nanos), at);
+            assert_eq!(Clock::tick_at_nanos(nanos), clock.tick_for(at), "{at:?}");
+        }
+        for d in [0, 1, 999_999, 5_000_000_001, u64::MAX] {
+            let d = Duration::from_nanos(d);
+            let expected = clock.nanos_of(deadline_after(o, d));
+            assert_eq!(clock.nanos_after(o, d), expected, "{d:?}");
+        }
+        assert_eq!(
+            clock.nanos_after(o, Duration::MAX),
+            clock.nanos_of(deadline_after(o, Duration::MAX))
+        );
+        // Beyond about 292 years: saturated, and never armed either way.
+        let far = o.checked_add(400 * year).unwrap();
+        assert_eq!(clock.nanos_of(far), i64::MAX);
+        assert!(Clock::tick_at_nanos(i64::MAX) >= NEVER_TICK);
+        assert_eq!(Clock::tick_at_nanos(-5), 0);
     }
 
     #[test]
