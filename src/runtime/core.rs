@@ -234,6 +234,12 @@ impl Timers {
         self.wheel.next_expiration()
     }
 
+    /// See [`Wheel::due_bound`]: O(1), where `next_expiration` looks at the levels.
+    #[inline]
+    pub(crate) fn due_bound(&self) -> Option<u64> {
+        self.wheel.due_bound()
+    }
+
     /// The tick a timer still armed fires at.
     #[inline]
     pub(crate) fn deadline(&self, key: TimerKey) -> Option<u64> {
@@ -823,11 +829,11 @@ impl Core {
     }
 
     fn fire_timers(&self, may_reuse_reading: bool) {
-        let Some(next) = self.timers.borrow().next_expiration() else {
+        let Some(bound) = self.timers.borrow().due_bound() else {
             return; // no timers: no need to read the clock
         };
         let now = self.clock.reading_for_timers(may_reuse_reading);
-        if !self.clock.reached(next, now) {
+        if !self.clock.reached(bound, now) {
             return; // the usual case: one comparison of instants
         }
         let now = self.clock.tick_of(now);

@@ -107,6 +107,10 @@ pub(crate) struct Wheel<T> {
     /// Every deadline `<= elapsed` has been fired, except entries inserted since then.
     elapsed: u64,
     len: usize,
+    /// At or before `next_expiration()` (exactly it after an `advance`, maybe earlier after an
+    /// `insert` or a `remove`), so the loop can tell "nothing is due yet" without looking at
+    /// the levels.
+    due_bound: u64,
     levels: Box<[Level; LEVELS]>,
     entries: Vec<Entry<T>>,
     /// Head of the free list of vacant entries (`NIL` when none).
@@ -120,6 +124,7 @@ impl<T> Wheel<T> {
         Wheel {
             elapsed: 0,
             len: 0,
+            due_bound: u64::MAX,
             levels: Box::new([EMPTY; LEVELS]),
             entries: Vec::new(),
             free: NIL,
@@ -151,6 +156,14 @@ impl<T> Wheel<T> {
     pub(crate) fn insert(&mut self, when: u64, value: T) -> TimerKey {
         let index = self.allocate(when, value);
         self.place(index);
+        // Cheaper than the slot's start, and early enough: every slot after `elapsed` starts
+        // at `elapsed + 1` or later. (So the loop advances at most once per tick for nothing.)
+        let due = if when <= self.elapsed {
+            when
+        } else {
+            self.elapsed + 1
+        };
+        self.due_bound = self.due_bound.min(due);
         TimerKey {
             index,
             generation: self.entries[index as usize].generation,
@@ -163,6 +176,9 @@ impl<T> Wheel<T> {
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
         let index = self.live(key)?;
         self.unlink(index);
+        if self.len == 1 {
+            self.due_bound = u64::MAX; // else it stays, early at worst
+        }
         Some(self.release(index))
     }
 
@@ -188,6 +204,14 @@ impl<T> Wheel<T> {
         self.next_due().map(|(_, _, due)| due)
     }
 
+    /// A tick at or before [`Wheel::next_expiration`], in O(1): when it has not come, neither
+    /// has any work for `advance`. (It may be early after an `insert` or a `remove`; the next
+    /// `advance` makes it exact again.) `None` when empty.
+    #[inline]
+    pub(crate) fn due_bound(&self) -> Option<u64> {
+        (self.len > 0).then_some(self.due_bound)
+    }
+
     /// Fires every timer with a deadline `<= now`, in non-decreasing deadline order (timers
     /// with equal deadlines in insertion order), cascading as needed; afterwards
     /// `elapsed() == max(elapsed(), now)`. Each timer leaves the wheel before `fire` gets
@@ -195,8 +219,10 @@ impl<T> Wheel<T> {
     ///
     /// When nothing is due this is a few bit operations: the loop calls it every turn.
     pub(crate) fn advance(&mut self, now: u64, mut fire: impl FnMut(TimerKey, T)) {
+        let mut next = u64::MAX;
         while let Some((level, slot, due)) = self.next_due() {
             if due > now {
+                next = due;
                 break;
             }
             if level == 0 {
@@ -205,8 +231,10 @@ impl<T> Wheel<T> {
                 self.cascade(level, slot, now);
             }
         }
-        // Safe to jump: every remaining slot starts after `now` (invariant 4).
+        // Safe to jump: every remaining slot starts after `now` (invariant 4), and keeps its
+        // start, so `next` stays the next expiration.
         self.elapsed = self.elapsed.max(now);
+        self.due_bound = next;
     }
 
     /// The next slot to process: `(level, slot, due)`, where `due` is the level-0 head's
@@ -846,6 +874,11 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(wheel.len(), model.len());
+                let next = wheel.next_expiration();
+                match (wheel.due_bound(), next) {
+                    (Some(bound), Some(next)) => prop_assert!(bound <= next, "bound {} > next {}", bound, next),
+                    (bound, next) => prop_assert_eq!(bound, next), // both None
+                }
                 match model.keys().next() {
                     None => prop_assert_eq!(wheel.next_expiration(), None),
                     Some(&(earliest, _)) => {
