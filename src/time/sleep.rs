@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::clock::{deadline_after, NEVER_TICK};
+use crate::runtime::clock::{Clock, NEVER_TICK};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TimerEntry};
 use crate::runtime::waker::WakeRef;
@@ -36,8 +36,12 @@ pub fn sleep(d: Duration) -> Sleep {
 }
 
 pub(crate) fn sleep_on(core: Rc<Core>, d: Duration) -> Sleep {
-    let deadline = deadline_after(core.clock.now(), d);
-    let mut sleep = Sleep::new(core, deadline);
+    let deadline = core.clock.nanos_after(core.clock.now(), d);
+    let mut sleep = Sleep {
+        core,
+        deadline,
+        state: SleepState::New,
+    };
     if d.is_zero() {
         sleep.state = SleepState::YieldOnce;
     }
@@ -69,7 +73,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     core: Rc<Core>,
-    deadline: Instant,
+    /// Nanoseconds since the loop's origin (`Clock::nanos_of`): half the size of an `Instant`.
+    deadline: i64,
     state: SleepState,
 }
 
@@ -94,15 +99,15 @@ enum SleepState {
 impl Sleep {
     pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Sleep {
         Sleep {
+            deadline: core.clock.nanos_of(deadline),
             core,
-            deadline,
             state: SleepState::New,
         }
     }
 
     /// When it fires.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.core.clock.instant_at(self.deadline)
     }
 
     /// Whether it has fired.
@@ -116,7 +121,7 @@ impl Sleep {
     /// also when `reset` is called from another task or a callback.
     pub fn reset(&mut self, deadline: Instant) {
         let waiter = self.disarm();
-        self.deadline = deadline;
+        self.deadline = self.core.clock.nanos_of(deadline);
         self.state = SleepState::New;
         if let Some(waiter) = waiter {
             self.arm(waiter);
@@ -149,7 +154,7 @@ impl Sleep {
     fn arm(&mut self, waiter: WakeRef) {
         // No clock read here: a deadline already in the past maps to a tick the wheel
         // has passed, and the wheel fires such an entry at its next advance.
-        let tick = self.core.clock.tick_for(self.deadline);
+        let tick = Clock::tick_at_nanos(self.deadline);
         if tick >= NEVER_TICK {
             // A saturated deadline: it never fires, so nothing to arm; but it is counted.
             self.core.far_timers.set(self.core.far_timers.get() + 1);
@@ -194,15 +199,15 @@ impl Future for Sleep {
             SleepState::Armed(key) => {
                 let key = *key;
                 let mut timers = this.core.timers.borrow_mut();
-                match timers.get_mut(key) {
+                let core = &this.core;
+                match timers.update_waker(key, |waiter| waiter.update_on(core, cx.waker())) {
                     // Fired: the wheel gave the entry up when it woke us.
                     None => {
                         drop(timers);
                         this.state = SleepState::Done;
                         Poll::Ready(())
                     }
-                    Some(TimerEntry::Wake(waiter)) => {
-                        let stale = waiter.update_on(&this.core, cx.waker());
+                    Some(stale) => {
                         let tick = timers.deadline(key);
                         drop(timers);
                         drop(stale);
@@ -211,7 +216,6 @@ impl Future for Sleep {
                         }
                         Poll::Pending
                     }
-                    Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
                 }
             }
         }
@@ -228,10 +232,21 @@ impl Drop for Sleep {
 impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let now = self.core.clock.now();
-        let left = self.deadline.saturating_duration_since(now);
+        let left = self.deadline().saturating_duration_since(now);
         f.debug_struct("Sleep")
             .field("remaining", &left)
             .field("state", &self.state)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleep_stays_small() {
+        // The loop, the deadline in nanoseconds, and the state (a wheel key at most).
+        assert_eq!(std::mem::size_of::<Sleep>(), 32);
     }
 }

@@ -107,6 +107,10 @@ pub(crate) struct Wheel<T> {
     /// Every deadline `<= elapsed` has been fired, except entries inserted since then.
     elapsed: u64,
     len: usize,
+    /// At or before `next_expiration()` (exactly it after an `advance`, maybe earlier after an
+    /// `insert` or a `remove`), so the loop can tell "nothing is due yet" without looking at
+    /// the levels.
+    due_bound: u64,
     levels: Box<[Level; LEVELS]>,
     entries: Vec<Entry<T>>,
     /// Head of the free list of vacant entries (`NIL` when none).
@@ -120,6 +124,7 @@ impl<T> Wheel<T> {
         Wheel {
             elapsed: 0,
             len: 0,
+            due_bound: u64::MAX,
             levels: Box::new([EMPTY; LEVELS]),
             entries: Vec::new(),
             free: NIL,
@@ -147,9 +152,18 @@ impl<T> Wheel<T> {
     /// Arms a timer for tick `when`. A deadline `<= elapsed` fires at the next `advance`
     /// (never lost). O(1) and, once the slab has grown, allocation-free. (A past deadline
     /// earlier than others waiting in the due slot walks back to its sorted place.)
+    #[inline]
     pub(crate) fn insert(&mut self, when: u64, value: T) -> TimerKey {
         let index = self.allocate(when, value);
         self.place(index);
+        // Cheaper than the slot's start, and early enough: every slot after `elapsed` starts
+        // at `elapsed + 1` or later. (So the loop advances at most once per tick for nothing.)
+        let due = if when <= self.elapsed {
+            when
+        } else {
+            self.elapsed + 1
+        };
+        self.due_bound = self.due_bound.min(due);
         TimerKey {
             index,
             generation: self.entries[index as usize].generation,
@@ -158,13 +172,18 @@ impl<T> Wheel<T> {
 
     /// Disarms a timer and hands its value back; `None` if the key is stale (the timer
     /// fired or was removed). O(1).
+    #[inline]
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
         let index = self.live(key)?;
         self.unlink(index);
+        if self.len == 1 {
+            self.due_bound = u64::MAX; // else it stays, early at worst
+        }
         Some(self.release(index))
     }
 
     /// The value of a timer still in the wheel.
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         let index = self.live(key)?;
         self.entries[index as usize].value.as_mut()
@@ -185,6 +204,14 @@ impl<T> Wheel<T> {
         self.next_due().map(|(_, _, due)| due)
     }
 
+    /// A tick at or before [`Wheel::next_expiration`], in O(1): when it has not come, neither
+    /// has any work for `advance`. (It may be early after an `insert` or a `remove`; the next
+    /// `advance` makes it exact again.) `None` when empty.
+    #[inline]
+    pub(crate) fn due_bound(&self) -> Option<u64> {
+        (self.len > 0).then_some(self.due_bound)
+    }
+
     /// Fires every timer with a deadline `<= now`, in non-decreasing deadline order (timers
     /// with equal deadlines in insertion order), cascading as needed; afterwards
     /// `elapsed() == max(elapsed(), now)`. Each timer leaves the wheel before `fire` gets
@@ -192,8 +219,10 @@ impl<T> Wheel<T> {
     ///
     /// When nothing is due this is a few bit operations: the loop calls it every turn.
     pub(crate) fn advance(&mut self, now: u64, mut fire: impl FnMut(TimerKey, T)) {
+        let mut next = u64::MAX;
         while let Some((level, slot, due)) = self.next_due() {
             if due > now {
+                next = due;
                 break;
             }
             if level == 0 {
@@ -202,8 +231,10 @@ impl<T> Wheel<T> {
                 self.cascade(level, slot, now);
             }
         }
-        // Safe to jump: every remaining slot starts after `now` (invariant 4).
+        // Safe to jump: every remaining slot starts after `now` (invariant 4), and keeps its
+        // start, so `next` stays the next expiration.
         self.elapsed = self.elapsed.max(now);
+        self.due_bound = next;
     }
 
     /// The next slot to process: `(level, slot, due)`, where `due` is the level-0 head's
@@ -414,6 +445,7 @@ impl<T> Wheel<T> {
     }
 
     /// The slab index of `key`'s entry if the key is not stale.
+    #[inline]
     fn live(&self, key: TimerKey) -> Option<u32> {
         let entry = self.entries.get(key.index as usize)?;
         (entry.generation == key.generation && entry.value.is_some()).then_some(key.index)
@@ -742,6 +774,8 @@ mod tests {
     fn entries_stay_small() {
         // deadline, prev, next, generation, slot, and a u32 task id with its Option tag.
         assert_eq!(std::mem::size_of::<Entry<u32>>(), 32);
+        // The loop's own value type (`core::TimerTarget`) is an 8-byte non-zero integer.
+        assert_eq!(std::mem::size_of::<Entry<std::num::NonZeroU64>>(), 32);
     }
 
     #[test]
@@ -840,6 +874,11 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(wheel.len(), model.len());
+                let next = wheel.next_expiration();
+                match (wheel.due_bound(), next) {
+                    (Some(bound), Some(next)) => prop_assert!(bound <= next, "bound {} > next {}", bound, next),
+                    (bound, next) => prop_assert_eq!(bound, next), // both None
+                }
                 match model.keys().next() {
                     None => prop_assert_eq!(wheel.next_expiration(), None),
                     Some(&(earliest, _)) => {
