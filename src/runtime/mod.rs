@@ -28,6 +28,7 @@
 //! | `schedule.rs` | FIFO, or a seeded order among ready things      | (none; see `crate::sim`)       |
 //! | `waker.rs`    | what a wake-up carries: `Shared`, `TaskWaker`, `WakeRef` | (the self-pipe, `_ready`) |
 //! | `task_key.rs` | `TaskKey`, `TaskKey::MAIN`, `TaskKey::CALLBACK` | (a `Task` object's identity)   |
+//! | `timers.rs`   | the loop's timer table: `TimerEntry`, the wheel packed to 8-byte values plus a side table | `TimerHandle`s in `_scheduled` |
 //! | `wheel/`      | the hierarchical timer wheel                    | the `_scheduled` heap          |
 //! | `reactor.rs`  | the mio poller and I/O sources                  | `selectors` + `selector_events.py` |
 //! | `clock.rs`    | the loop's clock, real or virtual               | `loop.time()`                  |
@@ -51,6 +52,7 @@ pub(crate) mod schedule;
 pub(crate) mod signals;
 pub(crate) mod task_key;
 pub(crate) mod tasks;
+pub(crate) mod timers;
 pub(crate) mod waker;
 pub(crate) mod wheel;
 

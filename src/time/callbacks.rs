@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::clock::{deadline_after, NEVER_TICK};
 use crate::runtime::context;
-use crate::runtime::core::{Callback, Core, TimerEntry};
+use crate::runtime::core::Core;
+use crate::runtime::timers::{Callback, TimerEntry};
 
 /// A scheduled callback; cancel it before it runs with [`CallbackHandle::cancel`]
 /// (asyncio's `Handle`/`TimerHandle`). Dropping the handle does *not* cancel.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::clock::{Clock, NEVER_TICK};
 use crate::runtime::context;
-use crate::runtime::core::{Core, TimerEntry};
+use crate::runtime::core::Core;
+use crate::runtime::timers::TimerEntry;
 use crate::runtime::waker::WakeRef;
 use crate::runtime::wheel::TimerKey;
 use crate::runtime::WaitOn;

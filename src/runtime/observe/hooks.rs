@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use super::trace::{Label, Outcome, Tracer, CALLBACKS, MAIN};
 use super::{Note, WaitOn, Waiting, Watch, NOTHING};
 use crate::runtime::context;
-use crate::runtime::core::{display_name, Callback, Core};
+use crate::runtime::core::{display_name, Core};
 use crate::runtime::tasks::State;
 use crate::runtime::tasks::TaskKey;
+use crate::runtime::timers::Callback;
 
 impl Core {
     /// Hook: a task's poll begins. With debug mode and trace off, one branch.

@@ -774,7 +774,7 @@ mod tests {
     fn entries_stay_small() {
         // deadline, prev, next, generation, slot, and a u32 task id with its Option tag.
         assert_eq!(std::mem::size_of::<Entry<u32>>(), 32);
-        // The loop's own value type (`core::TimerTarget`) is an 8-byte non-zero integer.
+        // The loop's own value type (`timers::TimerTarget`) is an 8-byte non-zero integer.
         assert_eq!(std::mem::size_of::<Entry<std::num::NonZeroU64>>(), 32);
     }
 
