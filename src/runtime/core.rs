@@ -44,7 +44,7 @@ use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{
-    Body, BoxedCell, JoinWaiter, Meta, MetaView, Slot, SlotInit, State, TaskKey, TaskSlab,
+    Body, BoxedCell, JoinWaiter, MetaView, Origin, Slot, SlotInit, State, TaskKey, TaskSlab,
 };
 use super::timers::{Callback, TimerEntry, Timers};
 use super::waker::{OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
@@ -244,12 +244,12 @@ impl Core {
         match slot.state {
             State::Idle => {
                 slot.state = State::Scheduled;
-                self.observe.woke(&self.clock, slot.meta.number);
+                self.observe.woke(&self.clock, slot.meta.number());
                 true
             }
             State::Running => {
                 slot.state = State::RunningWoken;
-                self.observe.woke(&self.clock, slot.meta.number);
+                self.observe.woke(&self.clock, slot.meta.number());
                 false
             }
             State::Scheduled | State::RunningWoken | State::Done => false,
@@ -267,14 +267,14 @@ impl Core {
         self.next_number.set(number + 1);
         self.observe
             .spawned(&self.clock, number, name.as_deref(), spawned_at);
-        let meta = Meta { number, spawned_at };
+        let origin = Origin { number, spawned_at };
         if self.closing.get() {
             // The loop is shutting down (a destructor spawned): the task is cancelled at once.
             let key = self.tasks.borrow_mut().insert(|_| SlotInit {
                 state: State::Done,
                 body: Body::from_result(Err(JoinError::Cancelled)),
                 waker: None,
-                meta,
+                origin,
                 name,
             });
             drop(future);
@@ -285,7 +285,7 @@ impl Core {
             state: State::Scheduled,
             body: Body::future(future),
             waker: None,
-            meta,
+            origin,
             name,
         });
         self.ready.borrow_mut().push_back(key);
@@ -303,7 +303,7 @@ impl Core {
             return false;
         }
         slot.cancel_requested = true;
-        self.observe.cancelled(&self.clock, slot.meta.number);
+        self.observe.cancelled(&self.clock, slot.meta.number());
         drop(tasks);
         self.schedule(key);
         true
@@ -777,7 +777,7 @@ impl Core {
         };
         slot.state = State::Done;
         self.observe
-            .done(&self.clock, slot.meta.number, Outcome::of_result(&result));
+            .done(&self.clock, slot.meta.number(), Outcome::of_result(&result));
         let waker = slot.waker.take();
         if slot.has_handle {
             slot.body = Body::from_result(result);
@@ -821,7 +821,7 @@ impl Core {
                     let slot = tasks.get_mut(key).expect("key just listed");
                     slot.state = State::Done;
                     self.observe
-                        .done(&self.clock, slot.meta.number, Outcome::Cancelled);
+                        .done(&self.clock, slot.meta.number(), Outcome::Cancelled);
                     doomed.push(slot.body.take());
                     let waker = slot.waker.take();
                     if slot.has_handle {

@@ -173,12 +173,90 @@ pub(crate) enum State {
     Done,
 }
 
-/// Where a task came from (kept small: every task carries it). Its name, which only tasks
-/// spawned with one have, lives beside the slots ([`TaskSlab`]), not in every slot.
+/// Where a new task comes from, as `Core::spawn` knows it: its spawn number and the line
+/// that spawned it. The slab keeps it packed ([`Meta`]).
 #[derive(Debug)]
-pub(crate) struct Meta {
+pub(crate) struct Origin {
     pub(crate) number: u64,
     pub(crate) spawned_at: &'static Location<'static>,
+}
+
+/// Where a task came from, in 8 bytes (every task carries it): the spawn number in the high
+/// 48 bits, and in the low 16 the spawn site's index in the slab's table of sites
+/// ([`Sites`]): a program has a few dozen `spawn` lines, so a task need not carry an
+/// 8-byte pointer to its own. Its name, which only tasks spawned with one have, also lives
+/// beside the slots ([`TaskSlab`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta(u64);
+
+impl Meta {
+    /// Spawn numbers past 2^48 (9 years of a million spawns a second) all read as the last.
+    const MAX_NUMBER: u64 = (1 << 48) - 1;
+
+    fn pack(number: u64, site: u16) -> Meta {
+        Meta((number.min(Self::MAX_NUMBER) << 16) | u64::from(site))
+    }
+
+    /// The task's spawn number: 1 for the first task of the loop, then counting up.
+    #[inline]
+    pub(crate) fn number(self) -> u64 {
+        self.0 >> 16
+    }
+
+    fn site(self) -> u16 {
+        self.0 as u16
+    }
+}
+
+/// The spawn sites of a loop's tasks, each stored once: a task's [`Meta`] holds an index.
+/// Past 65,535 distinct sites (more `spawn` lines than a program has), a task's site is
+/// kept by its slot index instead, as names are.
+#[derive(Debug, Default)]
+struct Sites {
+    list: Vec<&'static Location<'static>>,
+    by_address: HashMap<usize, u16>,
+    /// The last site added: a loop that spawns many tasks spawns them from one line.
+    last: Option<(&'static Location<'static>, u16)>,
+    /// Sites of tasks spawned after the table filled up, by slot index.
+    overflow: HashMap<u32, &'static Location<'static>>,
+}
+
+impl Sites {
+    /// The index that says "look in `overflow`".
+    const FULL: u16 = u16::MAX;
+
+    #[inline]
+    fn index_of(&mut self, site: &'static Location<'static>) -> u16 {
+        match self.last {
+            Some((last, index)) if std::ptr::eq(last, site) => index,
+            _ => self.index_of_slow(site),
+        }
+    }
+
+    fn index_of_slow(&mut self, site: &'static Location<'static>) -> u16 {
+        // By address: `#[track_caller]` gives one `Location` per call site.
+        let address = site as *const Location<'static> as usize;
+        let index = match self.by_address.get(&address) {
+            Some(&index) => index,
+            None => match u16::try_from(self.list.len()) {
+                Ok(index) if index < Self::FULL => {
+                    self.list.push(site);
+                    self.by_address.insert(address, index);
+                    index
+                }
+                _ => return Self::FULL,
+            },
+        };
+        self.last = Some((site, index));
+        index
+    }
+
+    fn get(&self, meta: Meta, slot_index: u32) -> &'static Location<'static> {
+        match meta.site() {
+            Self::FULL => self.overflow[&slot_index],
+            index => self.list[usize::from(index)],
+        }
+    }
 }
 
 /// What a task is called and where it came from, as [`TaskSlab::meta`] shows it.
@@ -240,7 +318,7 @@ impl Body {
     }
 }
 
-/// One task, in 72 bytes (`a_slot_stays_small`; DESIGN.md, "Memory per task"). The fields
+/// One task, in 64 bytes (`a_slot_stays_small`; DESIGN.md, "Memory per task"). The fields
 /// are ordered so that the small ones share 16 bytes.
 pub(crate) struct Slot {
     generation: u32,
@@ -315,6 +393,7 @@ pub(crate) struct TaskSlab {
     live: usize,
     /// The names of the live tasks spawned with one, by slot index: only they pay for it.
     names: HashMap<u32, Box<str>>,
+    sites: Sites,
 }
 
 #[derive(Debug)]
@@ -351,6 +430,12 @@ impl TaskSlab {
         let key = self.next_key();
         let (index, generation) = split(key);
         let init = make(key);
+        let site = self.sites.index_of(init.origin.spawned_at);
+        if site == Sites::FULL {
+            self.sites
+                .overflow
+                .insert(index as u32, init.origin.spawned_at);
+        }
         let slot = Slot {
             generation,
             state: init.state,
@@ -362,7 +447,7 @@ impl TaskSlab {
             body: init.body,
             waker: init.waker,
             join_waker: JoinWaiter::nobody(),
-            meta: init.meta,
+            meta: Meta::pack(init.origin.number, site),
         };
         if let Some(name) = init.name {
             self.names.insert(index as u32, name);
@@ -428,6 +513,9 @@ impl TaskSlab {
         if !self.names.is_empty() {
             self.names.remove(&(index as u32));
         }
+        if slot.meta.site() == Sites::FULL {
+            self.sites.overflow.remove(&(index as u32));
+        }
         Some(slot)
     }
 
@@ -439,9 +527,9 @@ impl TaskSlab {
             false => self.names.get(&key.index()).map(|n| &**n),
         };
         Some(MetaView {
-            number: slot.meta.number,
+            number: slot.meta.number(),
             name,
-            spawned_at: slot.meta.spawned_at,
+            spawned_at: self.sites.get(slot.meta, key.index()),
         })
     }
 
@@ -463,7 +551,7 @@ pub(crate) struct SlotInit {
     pub(crate) state: State,
     pub(crate) body: Body,
     pub(crate) waker: Option<Arc<TaskWaker>>,
-    pub(crate) meta: Meta,
+    pub(crate) origin: Origin,
     pub(crate) name: Option<Box<str>>,
 }
 
@@ -476,7 +564,7 @@ mod tests {
             state: State::Idle,
             body: Body(None),
             waker: None,
-            meta: Meta {
+            origin: Origin {
                 number: 1,
                 spawned_at: Location::caller(),
             },
@@ -501,10 +589,59 @@ mod tests {
     fn a_slot_stays_small() {
         // Every live task costs one slot; keep an eye on it (see DESIGN.md, memory).
         assert!(
-            std::mem::size_of::<Entry>() <= 72,
+            std::mem::size_of::<Entry>() <= 64,
             "{}",
             std::mem::size_of::<Entry>()
         );
+    }
+
+    #[test]
+    fn spawn_sites_are_kept_once_and_given_back_exactly() {
+        let mut slab = TaskSlab::default();
+        let here = Location::caller();
+        let there = Location::caller();
+        let mut at = |site| {
+            slab.insert(|_| SlotInit {
+                origin: Origin {
+                    number: 7,
+                    spawned_at: site,
+                },
+                ..init()
+            })
+        };
+        let (a, b, c) = (at(here), at(there), at(here));
+        for (key, site) in [(a, here), (b, there), (c, here)] {
+            let meta = slab.meta(key).expect("live");
+            assert_eq!((meta.number, meta.spawned_at), (7, site));
+        }
+        assert_eq!(slab.sites.list.len(), 2, "one entry per site, not per task");
+    }
+
+    #[test]
+    fn a_full_site_table_keeps_sites_beside_the_slots() {
+        let mut slab = TaskSlab::default();
+        let filler = Location::caller();
+        slab.sites.list = vec![filler; usize::from(Sites::FULL)];
+        let late = Location::caller();
+        let key = slab.insert(|_| SlotInit {
+            origin: Origin {
+                number: 1,
+                spawned_at: late,
+            },
+            ..init()
+        });
+        assert_eq!(slab.meta(key).expect("live").spawned_at, late);
+        assert_eq!(slab.sites.overflow.len(), 1);
+        assert!(slab.remove(key).is_some());
+        assert!(slab.sites.overflow.is_empty(), "freed with its slot");
+    }
+
+    #[test]
+    fn spawn_numbers_past_48_bits_read_as_the_last() {
+        assert_eq!(Meta::pack(5, 3).number(), 5);
+        assert_eq!(Meta::pack(5, 3).site(), 3);
+        assert_eq!(Meta::pack(u64::MAX, 1).number(), Meta::MAX_NUMBER);
+        assert_eq!(Meta::pack(u64::MAX, 1).site(), 1);
     }
 
     use proptest::prelude::*;
@@ -549,7 +686,7 @@ mod tests {
                             given = Some(key);
                             let mut init = init();
                             init.state = State::Scheduled;
-                            init.meta.number = number;
+                            init.origin.number = number;
                             init
                         });
                         prop_assert_eq!(given, Some(key), "make sees the slot's own key");
@@ -580,7 +717,7 @@ mod tests {
                     Op::Free(pick) if !model.is_empty() => {
                         let n = model.len();
                         let (key, state, number) = &mut model[pick.index(n)];
-                        let removed = slab.remove(*key).map(|s| s.meta.number);
+                        let removed = slab.remove(*key).map(|s| s.meta.number());
                         prop_assert_eq!(removed, state.map(|_| *number));
                         *state = None;
                     }
@@ -590,7 +727,7 @@ mod tests {
                 let live: Vec<_> = model.iter().filter(|(_, s, _)| s.is_some()).collect();
                 prop_assert_eq!(slab.len(), live.len());
                 for (key, state, number) in &model {
-                    let found = slab.get(*key).map(|s| (s.state, s.meta.number));
+                    let found = slab.get(*key).map(|s| (s.state, s.meta.number()));
                     prop_assert_eq!(found, state.map(|s| (s, *number)), "key {:?}", key);
                 }
                 let mut listed: Vec<TaskKey> = slab.iter().map(|(k, _)| k).collect();

@@ -83,7 +83,7 @@ impl Core {
             Ok(tasks) => tasks
                 .iter()
                 .filter(|(_, s)| s.state != State::Done)
-                .map(|(key, s)| (s.meta.number, key))
+                .map(|(key, s)| (s.meta.number(), key))
                 .collect(),
             Err(_) => Vec::new(),
         };

@@ -289,7 +289,7 @@ impl Core {
                 kind: slot.wait_kind,
                 arg: slot.wait_arg,
             };
-            Some((slot.meta.number, note))
+            Some((slot.meta.number(), note))
         });
         let Some((number, note)) = found else {
             return;
