@@ -267,8 +267,11 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        let waiter = self.disarm();
-        drop(waiter);
+        // Most `timeout`s end unarmed (see `SleepState::Lazy`): they have nothing to give back.
+        if matches!(self.state, SleepState::Armed(_) | SleepState::Never(_)) {
+            let waiter = self.disarm();
+            drop(waiter);
+        }
     }
 }
 
