@@ -223,3 +223,210 @@ fn a_timeout_polled_after_completion_panics_with_a_message() {
         );
     });
 }
+
+// ----- lazy arming: a timeout whose task is already woken does not arm its timer yet ---------
+
+/// Pending for ever, waking its own task on every poll: the task is always woken during
+/// its poll, so a `timeout` around it never arms its timer and must check the deadline itself.
+fn wakes_itself_forever(polls: std::rc::Rc<std::cell::Cell<usize>>) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        polls.set(polls.get() + 1);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+}
+
+#[test]
+fn a_timeout_around_a_future_that_wakes_itself_forever_still_fires() {
+    // Real time: the loop always has a task ready, so a virtual clock would never move.
+    let elapsed = util::within(Duration::from_secs(20), || {
+        tinyloop::run(async {
+            let polls = std::rc::Rc::new(std::cell::Cell::new(0));
+            let start = tinyloop::now();
+            let r = timeout(ms(30), wakes_itself_forever(polls.clone())).await;
+            assert_eq!(r, Err(TimeoutError));
+            assert!(polls.get() > 1, "the inner future kept being polled");
+            since(start)
+        })
+    });
+    assert!(elapsed >= ms(30), "never early: {elapsed:?}");
+}
+
+#[test]
+fn a_passed_deadline_fires_by_the_second_poll_even_while_the_task_wakes_itself() {
+    // The second poll, as a timer armed at the first would: the first put-off skips the
+    // clock read, the second reads it.
+    let lp = vloop();
+    lp.block_on(async {
+        sleep(ms(10)).await;
+        let start = tinyloop::now();
+        let polls = std::rc::Rc::new(std::cell::Cell::new(0));
+        let r = timeout_at(start - ms(5), wakes_itself_forever(polls.clone())).await;
+        assert_eq!(r, Err(TimeoutError));
+        assert_eq!(polls.get(), 2);
+        assert_eq!(since(start), Duration::ZERO);
+        assert_eq!(timer_count(&lp), 0);
+    });
+}
+
+#[test]
+fn a_timeout_is_armed_only_at_the_first_poll_where_its_task_is_not_woken() {
+    let lp = vloop();
+    lp.block_on(async {
+        let start = tinyloop::now();
+        let t = spawn(timeout(ms(10), async {
+            yield_now().await; // wakes its own task: the timer waits
+            pending::<()>().await // never ready: now the timer is armed
+        }));
+        yield_now().await; // the task's first poll
+        assert_eq!(timer_count(&lp), 0, "not armed while the task was woken");
+        yield_now().await; // its second poll
+        assert_eq!(timer_count(&lp), 1, "armed once the task waits");
+        assert_eq!(t.await, Ok(Err(TimeoutError)));
+        assert_eq!(since(start), ms(10), "exactly at the deadline");
+        assert_eq!(timer_count(&lp), 0);
+    });
+}
+
+#[test]
+fn a_future_that_wakes_itself_once_then_waits_for_ever_times_out_exactly() {
+    vrun(async {
+        // In the main future (its own wake-up bookkeeping), and with several self-wakes.
+        let start = tinyloop::now();
+        let r = timeout(ms(10), async {
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            pending::<()>().await
+        })
+        .await;
+        assert_eq!(r, Err(TimeoutError));
+        assert_eq!(since(start), ms(10));
+
+        // Self-wakes between short sleeps: armed at the first sleep, fires exactly.
+        let start = tinyloop::now();
+        let r = timeout(ms(10), async {
+            loop {
+                yield_now().await;
+                sleep(ms(3)).await;
+            }
+        })
+        .await;
+        assert_eq!(r, Err(TimeoutError));
+        assert_eq!(since(start), ms(10));
+    });
+}
+
+#[test]
+fn a_timeout_around_a_future_woken_from_another_thread() {
+    // Finishes first: the other thread opens the gate.
+    util::within(Duration::from_secs(20), || {
+        tinyloop::run(async {
+            let gate = std::sync::Arc::new(util::Gate::new());
+            let opener = std::sync::Arc::clone(&gate);
+            let thread = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                opener.open();
+            });
+            assert_eq!(timeout(Duration::from_secs(10), gate.wait()).await, Ok(()));
+            thread.join().unwrap();
+        })
+    });
+    // Times out exactly, though another thread wakes the inner future after every poll (the
+    // loop sees such a wake only when it takes it in, so it arms the timer at once).
+    util::within(Duration::from_secs(20), || {
+        let lp = vloop();
+        lp.block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+            let waker_thread = std::thread::spawn(move || {
+                for waker in rx {
+                    waker.wake();
+                }
+            });
+            let start = tinyloop::now();
+            let r = timeout(
+                ms(10),
+                poll_fn(|cx| {
+                    tx.send(cx.waker().clone()).unwrap();
+                    Poll::<()>::Pending
+                }),
+            )
+            .await;
+            assert_eq!(r, Err(TimeoutError));
+            assert_eq!(since(start), ms(10));
+            drop(tx);
+            waker_thread.join().unwrap();
+        });
+    });
+}
+
+#[test]
+fn dropping_a_timeout_unarmed_or_armed_leaves_nothing_in_the_wheel() {
+    let lp = vloop();
+    lp.block_on(async {
+        let polls = std::rc::Rc::new(std::cell::Cell::new(0));
+
+        // Unarmed, in a task that is cancelled.
+        let t = spawn(timeout(ms(1000), wakes_itself_forever(polls.clone())));
+        yield_now().await;
+        yield_now().await;
+        assert!(polls.get() >= 2, "put off more than once");
+        assert_eq!(timer_count(&lp), 0);
+        t.cancel();
+        yield_now().await;
+        assert_eq!(timer_count(&lp), 0);
+
+        // Armed after a put-off, in a task that is cancelled.
+        let t = spawn(timeout(ms(1000), async {
+            yield_now().await;
+            pending::<()>().await
+        }));
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(timer_count(&lp), 1);
+        t.cancel();
+        yield_now().await;
+        assert_eq!(timer_count(&lp), 0);
+
+        // Unarmed and then armed, polled by hand in the main future and dropped.
+        let mut t = Box::pin(timeout(ms(1000), wakes_itself_forever(polls.clone())));
+        poll_fn(|cx| {
+            assert!(t.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(timer_count(&lp), 0, "the main future was woken: not armed");
+        drop(t);
+        assert_eq!(timer_count(&lp), 0);
+        // A fresh poll of the main future: the wake above was for the one that just ended.
+        yield_now().await;
+        let mut t = Box::pin(timeout(ms(1000), pending::<()>()));
+        poll_fn(|cx| {
+            assert!(t.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(timer_count(&lp), 1, "nothing woke the main future: armed");
+        drop(t);
+        assert_eq!(timer_count(&lp), 0);
+    });
+}
+
+#[test]
+fn a_timeout_polled_with_another_waker_arms_at_once() {
+    // A waker that is not the task's own (a `gather` child's, a hand-made one) says nothing
+    // about whether this timeout is polled again: it arms as before.
+    let lp = vloop();
+    lp.block_on(async {
+        let polls = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut t = Box::pin(timeout(ms(1000), wakes_itself_forever(polls)));
+        let waker = std::task::Waker::noop();
+        assert!(t
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending());
+        assert_eq!(timer_count(&lp), 1);
+        drop(t);
+        assert_eq!(timer_count(&lp), 0);
+    });
+}

@@ -395,6 +395,30 @@ impl Core {
             .then(|| OwnKey::new(tag, self.current_key.get()))
     }
 
+    /// Whether `waker` is the waker of the task (or main future) being polled right now, and
+    /// that task has already been woken during this poll: the loop then polls it again next
+    /// turn, whatever it waits on. (`timeout` uses it to put off arming its timer.)
+    ///
+    /// A wake from another thread is only seen once the loop takes it in, so it may answer
+    /// false for a task that will in fact run again: never true for one that will not.
+    #[inline]
+    pub(crate) fn will_poll_again(&self, waker: &Waker) -> bool {
+        let current = self.current_waker.get();
+        if current.is_null() || !std::ptr::eq(current, waker.data()) {
+            return false; // not the polled task's own waker (a `gather` child's, say)
+        }
+        let key = self.current_key.get();
+        if key == TaskKey::MAIN {
+            return self.main_scheduled.get();
+        }
+        let Ok(tasks) = self.tasks.try_borrow() else {
+            return false;
+        };
+        tasks
+            .get(key)
+            .is_some_and(|slot| slot.state == State::RunningWoken)
+    }
+
     /// This loop's tag among the loops of its thread (`WakeRef`).
     pub(crate) fn tag(&self) -> u16 {
         self.tag.get()

@@ -83,6 +83,17 @@ pub struct Sleep {
 enum SleepState {
     /// Not polled yet (or reset before it was armed).
     New,
+    /// Not polled yet, and a `timeout`'s: a poll that finds its task already woken during
+    /// this poll (the inner future woke itself, say) leaves the timer unarmed, since the loop
+    /// polls the task again next turn anyway; most guarded futures finish before the timer
+    /// is ever armed. It cannot be missed: a poll that finds the task not woken arms it (a
+    /// deadline already passed then fires at the wheel's next advance, as for any timer armed
+    /// late), and a second put-off in a row reads the clock and fires if the deadline has
+    /// passed. Only the first put-off skips that read, since the next poll, a turn later, arms
+    /// or checks: the timeout fires at most one turn later than if armed at once, never early.
+    Lazy,
+    /// A lazy `Sleep` put off once: the next poll arms it, or checks the deadline.
+    PutOff,
     /// `sleep(ZERO)`: yield once, like `asyncio.sleep(0)`, without touching the wheel.
     YieldOnce,
     /// Yielded once; done at the next poll.
@@ -151,6 +162,34 @@ impl Sleep {
         }
     }
 
+    /// Makes a new `Sleep` put off arming its timer while its task is already woken (see
+    /// [`SleepState::Lazy`]). For `timeout`, which polls its `Sleep` only after the inner
+    /// future returned `Pending`.
+    #[inline]
+    pub(crate) fn lazy(mut self) -> Sleep {
+        if matches!(self.state, SleepState::New) {
+            self.state = SleepState::Lazy;
+        }
+        self
+    }
+
+    /// A poll of a lazy `Sleep` whose task is already woken: the loop polls the task again next
+    /// turn anyway, so the timer need not be armed yet. A put-off that follows another checks
+    /// the deadline itself (see [`SleepState::Lazy`] for why the first need not).
+    fn put_off_arming(&mut self) -> Poll<()> {
+        if matches!(self.state, SleepState::PutOff) && self.has_passed() {
+            self.state = SleepState::Done;
+            return Poll::Ready(());
+        }
+        self.state = SleepState::PutOff;
+        Poll::Pending
+    }
+
+    /// Whether the clock has reached the deadline (a clock read).
+    fn has_passed(&self) -> bool {
+        self.core.clock.nanos_of(self.core.clock.now()) >= self.deadline
+    }
+
     /// Arms the timer for `waiter` at `self.deadline` and notes the wait.
     fn arm(&mut self, waiter: WakeRef) {
         // No clock read here: a deadline already in the past maps to a tick the wheel
@@ -192,7 +231,10 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            SleepState::New => {
+            SleepState::Lazy | SleepState::PutOff if this.core.will_poll_again(cx.waker()) => {
+                this.put_off_arming()
+            }
+            SleepState::New | SleepState::Lazy | SleepState::PutOff => {
                 let waiter = WakeRef::on(&this.core, cx.waker());
                 this.arm(waiter);
                 Poll::Pending
@@ -225,8 +267,11 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        let waiter = self.disarm();
-        drop(waiter);
+        // Most `timeout`s end unarmed (see `SleepState::Lazy`): they have nothing to give back.
+        if matches!(self.state, SleepState::Armed(_) | SleepState::Never(_)) {
+            let waiter = self.disarm();
+            drop(waiter);
+        }
     }
 }
 

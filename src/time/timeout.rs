@@ -48,7 +48,8 @@ pub struct TimeoutError;
 pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(fut),
-        sleep: sleep_on(context::current("tinyloop::timeout"), d),
+        // Lazy: polled only after the inner future returned `Pending` (see `SleepState::Lazy`).
+        sleep: sleep_on(context::current("tinyloop::timeout"), d).lazy(),
     }
 }
 
@@ -72,7 +73,7 @@ pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(fut),
-        sleep: Sleep::new(context::current("tinyloop::timeout_at"), deadline),
+        sleep: Sleep::new(context::current("tinyloop::timeout_at"), deadline).lazy(),
     }
 }
 
