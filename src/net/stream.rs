@@ -24,11 +24,12 @@ use std::task::{Context, Poll};
 
 use mio::event::Source;
 
-use super::registered::Registered;
+use super::registered::{Registered, WaitLabel};
 use crate::runtime::reactor::Direction;
 
 /// What a stream socket can do without waiting; implemented by mio's TCP and Unix streams.
-pub(crate) trait ByteStream: Source {
+/// `WaitLabel` comes along so that a wait through `dyn ByteStream` still names its type.
+pub(crate) trait ByteStream: Source + WaitLabel {
     fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
