@@ -184,6 +184,10 @@ impl ScheduledIo {
     /// `own_key_of` tells whether the waker is the polled task's own (then it is held by key,
     /// [`WakeRef`]); the reactor sits below the loop and cannot ask it, so the caller does,
     /// and only when the task parks.
+    ///
+    /// Inlined, with the parking out of line: most calls find the source ready, and then
+    /// cost a load, a test and no call.
+    #[inline]
     pub(super) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -197,6 +201,19 @@ impl ScheduledIo {
                 dir,
             });
         }
+        self.park(cx, dir, ticket, own_key_of);
+        Poll::Pending
+    }
+
+    /// [`poll_ready`](Self::poll_ready)'s slow half: files the task's waker.
+    #[inline(never)]
+    fn park(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ticket: Option<&mut WaiterId>,
+        own_key_of: impl FnOnce(&Waker) -> Option<OwnKey>,
+    ) {
         let waker = cx.waker();
         let own = own_key_of(waker);
         let mut waiters = self.waiters[dir.index()].borrow_mut();
@@ -236,7 +253,6 @@ impl ScheduledIo {
         // A replaced waker is dropped outside the borrow: its destructor is foreign code.
         drop(waiters);
         drop(replaced);
-        Poll::Pending
     }
 
     /// Clears `bits` unless an event arrived after `ev` was taken (rule 3).
