@@ -48,6 +48,7 @@ impl Registration {
     /// every poll and hands it to [`forget`](Self::forget) on drop. `futures_io` poll
     /// methods have nowhere to keep one and pass `None`: their waker stays parked until
     /// the next event or until the source closes.
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -132,7 +133,9 @@ impl Registration {
     }
 
     /// A task is about to wait for this source: make sure the loop that will deliver the
-    /// event is the one running, else the task would sleep forever.
+    /// event is the one running, else the task would sleep forever. Out of line: only
+    /// waits pay for it, not the ready path of `poll_ready`.
+    #[inline(never)]
     fn check_loop(&self) {
         let same = context::try_with_core(|running| Rc::as_ptr(running) == self.core.as_ptr());
         match same {
