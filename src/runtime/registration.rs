@@ -86,6 +86,10 @@ impl Registration {
     /// direction (a read that got fewer bytes than it asked for, a write that the send
     /// buffer cut short): readiness is then cleared at once, which saves the system call
     /// that would only have answered `WouldBlock`. The tick rule applies as for that answer.
+    ///
+    /// Inlined into each socket future's poll: every operation runs it, and as a call of
+    /// its own it paid a large prologue each time.
+    #[inline]
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
