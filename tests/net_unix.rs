@@ -2,6 +2,7 @@
 
 use std::net::Shutdown;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tinyloop::net::{UnixListener, UnixStream};
 
@@ -91,5 +92,23 @@ fn unix_pair_split_halves_in_two_tasks() {
         assert_eq!(got, expected);
         b.write_all(b"reply").await.unwrap();
         assert_eq!(reader.await.unwrap(), 5);
+    });
+}
+
+/// A split half waits through the shared `dyn` engine, and the dump still names its type.
+#[test]
+fn the_task_dump_names_a_unix_split_half_wait() {
+    tinyloop::run(async {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (mut rd, _wr) = a.into_split();
+        let reader = tinyloop::spawn_named("half-reader", async move {
+            let mut buf = [0; 8];
+            rd.read(&mut buf).await
+        });
+        tinyloop::sleep(Duration::from_millis(5)).await;
+        let dump = tinyloop::dump_tasks();
+        assert!(dump.contains("UnixStream read"), "{dump}");
+        assert!(!dump.contains("TcpStream"), "{dump}");
+        reader.cancel();
     });
 }

@@ -49,7 +49,9 @@ impl<S: Source + ?Sized> Registered<S> {
     pub(crate) fn get_ref(&self) -> &S {
         &self.io
     }
+}
 
+impl<S: Source + WaitLabel + ?Sized> Registered<S> {
     /// Runs `op` in direction `dir` until it completes, waiting for readiness as needed.
     pub(crate) fn async_io<R, Op>(
         &self,
@@ -84,7 +86,7 @@ impl<S: Source + ?Sized> Registered<S> {
             .reg
             .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
         if polled.is_pending() {
-            note_wait(WaitOn::Label(wait_label::<S>(dir)));
+            note_wait(WaitOn::Label(self.io.wait_label(dir)));
         }
         polled
     }
@@ -134,7 +136,7 @@ pub(crate) struct IoFuture<'a, S: Source + ?Sized, Op, D> {
 
 impl<S, R, Op, D> Future for IoFuture<'_, S, Op, D>
 where
-    S: Source + ?Sized,
+    S: Source + WaitLabel + ?Sized,
     Op: FnMut(&S) -> io::Result<R> + Unpin,
     D: Fn(&R) -> bool + Unpin,
 {
@@ -151,32 +153,43 @@ where
             .reg
             .poll_io(cx, this.dir, ticket, || op(&io.io), &this.drained);
         if polled.is_pending() {
-            note_wait(WaitOn::Label(wait_label::<S>(this.dir)));
+            note_wait(WaitOn::Label(io.io.wait_label(this.dir)));
         }
         polled
     }
 }
 
-/// The wait label a socket declares, from the mio type and the direction (only
-/// looked at on the way to `Pending`).
-fn wait_label<S: ?Sized>(dir: Direction) -> &'static str {
-    let ty = std::any::type_name::<S>();
-    let read = matches!(dir, Direction::Read);
-    match (
-        ty.contains("Unix"),
-        ty.contains("Listener"),
-        ty.contains("Udp"),
-        read,
-    ) {
-        (_, _, true, true) => "UdpSocket recv",
-        (_, _, true, false) => "UdpSocket send",
-        (true, true, _, _) => "UnixListener accept",
-        (true, false, _, true) => "UnixStream read",
-        (true, false, _, false) => "UnixStream write",
-        (false, true, _, _) => "TcpListener accept",
-        (false, false, _, true) => "TcpStream read",
-        (false, false, _, false) => "TcpStream write",
-    }
+/// How a mio source names a task's wait on it in the task dump (`"TcpStream read"`).
+///
+/// Each type states its labels, so a wait costs no more than picking one of two literals.
+/// A method rather than a constant so that it also answers through `dyn ByteStream` (the
+/// engine split halves share), where the concrete type is known only at run time.
+pub(crate) trait WaitLabel {
+    /// The label of a wait in direction `dir` (only looked at on the way to `Pending`).
+    fn wait_label(&self, dir: Direction) -> &'static str;
+}
+
+/// `impl WaitLabel` for a mio type, from its read-side and write-side labels.
+macro_rules! wait_labels {
+    ($($ty:ty => $read:literal, $write:literal;)*) => {$(
+        impl WaitLabel for $ty {
+            #[inline]
+            fn wait_label(&self, dir: Direction) -> &'static str {
+                match dir {
+                    Direction::Read => $read,
+                    Direction::Write => $write,
+                }
+            }
+        }
+    )*};
+}
+
+wait_labels! {
+    mio::net::TcpStream => "TcpStream read", "TcpStream write";
+    mio::net::TcpListener => "TcpListener accept", "TcpListener accept";
+    mio::net::UdpSocket => "UdpSocket recv", "UdpSocket send";
+    mio::net::UnixStream => "UnixStream read", "UnixStream write";
+    mio::net::UnixListener => "UnixListener accept", "UnixListener accept";
 }
 
 impl<S: Source + ?Sized, Op, D> Drop for IoFuture<'_, S, Op, D> {

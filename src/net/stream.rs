@@ -24,11 +24,12 @@ use std::task::{Context, Poll};
 
 use mio::event::Source;
 
-use super::registered::Registered;
+use super::registered::{Registered, WaitLabel};
 use crate::runtime::reactor::Direction;
 
 /// What a stream socket can do without waiting; implemented by mio's TCP and Unix streams.
-pub(crate) trait ByteStream: Source {
+/// `WaitLabel` comes along so that a wait through `dyn ByteStream` still names its type.
+pub(crate) trait ByteStream: Source + WaitLabel {
     fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
@@ -184,8 +185,13 @@ macro_rules! stream_read_methods {
         /// into `buf` are lost if the future is dropped (use `io::BufReader::read_exact`
         /// when that matters).
         #[doc(alias = "readexactly")]
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
-            self.io().read_exact(buf).await
+        // A plain `fn` handing out the engine's future, like `read`: an `async fn` here
+        // would wrap it in one more state machine for every poll to pass through.
+        pub fn read_exact<'io>(
+            &'io mut self,
+            buf: &'io mut [u8],
+        ) -> impl std::future::Future<Output = std::io::Result<()>> + 'io {
+            self.io().read_exact(buf)
         }
     };
 }
@@ -215,8 +221,12 @@ macro_rules! stream_write_methods {
         /// `futures::AsyncWriteExt` is imported; the trait's `write_all` behaves the same
         /// (see [the `net` module](crate::net#inherent-methods-and-asyncreadext--asyncwriteext)).
         #[doc(alias = "drain")]
-        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-            self.io().write_all(buf).await
+        // A plain `fn`, as `read_exact`.
+        pub fn write_all<'io>(
+            &'io mut self,
+            buf: &'io [u8],
+        ) -> impl std::future::Future<Output = std::io::Result<()>> + 'io {
+            self.io().write_all(buf)
         }
 
         /// Does nothing and succeeds: writes go straight to the kernel, there is no

@@ -169,8 +169,18 @@ impl ScheduledIo {
         for dir in [Direction::Read, Direction::Write] {
             if bits & dir.mask() != 0 {
                 let mut waiters = self.waiters[dir.index()].borrow_mut();
+                // An event often reports both directions while only one has a waiter:
+                // skip the empty list rather than set up a drain of nothing.
+                if waiters.list.is_empty() {
+                    continue;
+                }
                 self.parked.set(self.parked.get() - waiters.list.len());
-                wakers.extend(waiters.list.drain(..).map(|(_, waker)| waker));
+                // Popped from the back once reversed, so the wakers go out in the order
+                // they parked: cheaper than a `drain` for the usual one or two.
+                waiters.list.reverse();
+                while let Some((_, waker)) = waiters.list.pop() {
+                    wakers.push(waker);
+                }
             }
         }
     }
@@ -184,6 +194,10 @@ impl ScheduledIo {
     /// `own_key_of` tells whether the waker is the polled task's own (then it is held by key,
     /// [`WakeRef`]); the reactor sits below the loop and cannot ask it, so the caller does,
     /// and only when the task parks.
+    ///
+    /// Inlined, with the parking out of line: most calls find the source ready, and then
+    /// cost a load, a test and no call.
+    #[inline]
     pub(super) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -197,6 +211,19 @@ impl ScheduledIo {
                 dir,
             });
         }
+        self.park(cx, dir, ticket, own_key_of);
+        Poll::Pending
+    }
+
+    /// [`poll_ready`](Self::poll_ready)'s slow half: files the task's waker.
+    #[inline(never)]
+    fn park(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ticket: Option<&mut WaiterId>,
+        own_key_of: impl FnOnce(&Waker) -> Option<OwnKey>,
+    ) {
         let waker = cx.waker();
         let own = own_key_of(waker);
         let mut waiters = self.waiters[dir.index()].borrow_mut();
@@ -236,7 +263,6 @@ impl ScheduledIo {
         // A replaced waker is dropped outside the borrow: its destructor is foreign code.
         drop(waiters);
         drop(replaced);
-        Poll::Pending
     }
 
     /// Clears `bits` unless an event arrived after `ev` was taken (rule 3).

@@ -48,6 +48,7 @@ impl Registration {
     /// every poll and hands it to [`forget`](Self::forget) on drop. `futures_io` poll
     /// methods have nowhere to keep one and pass `None`: their waker stays parked until
     /// the next event or until the source closes.
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -85,6 +86,10 @@ impl Registration {
     /// direction (a read that got fewer bytes than it asked for, a write that the send
     /// buffer cut short): readiness is then cleared at once, which saves the system call
     /// that would only have answered `WouldBlock`. The tick rule applies as for that answer.
+    ///
+    /// Inlined into each socket future's poll: every operation runs it, and as a call of
+    /// its own it paid a large prologue each time.
+    #[inline]
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -111,7 +116,9 @@ impl Registration {
         }
     }
 
-    /// Takes back the waker a dropped future parked under `id`.
+    /// Takes back the waker a dropped future parked under `id`. Inlined: most futures
+    /// never parked, and their drop then costs one test, no call.
+    #[inline]
     pub(crate) fn forget(&self, dir: Direction, id: WaiterId) {
         if let Some(id) = id {
             self.io.forget(dir, id);
@@ -132,7 +139,9 @@ impl Registration {
     }
 
     /// A task is about to wait for this source: make sure the loop that will deliver the
-    /// event is the one running, else the task would sleep forever.
+    /// event is the one running, else the task would sleep forever. Out of line: only
+    /// waits pay for it, not the ready path of `poll_ready`.
+    #[inline(never)]
     fn check_loop(&self) {
         let same = context::try_with_core(|running| Rc::as_ptr(running) == self.core.as_ptr());
         match same {

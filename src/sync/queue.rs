@@ -337,8 +337,21 @@ impl<T, S: Store<T>> Future for Get<'_, T, S> {
 }
 
 impl<T, S: Store<T>> Drop for Get<'_, T, S> {
+    // Inlined, with the cancellation out of line: a get that completed holds no key, and
+    // its drop is then one test.
+    #[inline]
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+        if let Some(key) = self.key.take() {
+            self.cancel(key);
+        }
+    }
+}
+
+impl<T, S: Store<T>> Get<'_, T, S> {
+    /// Dropped while waiting (cancelled, timed out): gives back the slot, and the item if
+    /// one was handed to it.
+    #[inline(never)]
+    fn cancel(&mut self, key: WaitKey) {
         let mut core = self.core.borrow_mut();
         let (stale, next) = match core.getters.remove(key) {
             Removed::Waiting(waker) => (Some(waker), None),
@@ -411,8 +424,19 @@ impl<T, S: Store<T>> Future for Put<'_, T, S> {
 }
 
 impl<T, S: Store<T>> Drop for Put<'_, T, S> {
+    // As `Get`'s: the usual drop is one test.
+    #[inline]
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+        if let Some(key) = self.key.take() {
+            self.cancel(key);
+        }
+    }
+}
+
+impl<T, S: Store<T>> Put<'_, T, S> {
+    /// Dropped while waiting: gives back the slot, or the place it was admitted to.
+    #[inline(never)]
+    fn cancel(&mut self, key: WaitKey) {
         let mut core = self.core.borrow_mut();
         let (stale, next) = match core.putters.remove(key) {
             Removed::Waiting(waker) => (Some(waker), None),

@@ -157,6 +157,7 @@ impl<G> WaitList<G> {
 
     /// Gives `grant` to the longest-waiting future and returns its waker, to be woken once the
     /// caller's borrow is released. With nobody waiting, `grant` comes back as the error.
+    #[inline]
     pub(crate) fn grant_front(&mut self, grant: G) -> Result<WakeRef, G> {
         let index = self.head;
         if index == NIL {

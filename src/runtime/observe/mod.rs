@@ -152,6 +152,7 @@ pub(crate) enum Waiting {
 
 impl WaitOn {
     /// The note of a poll in which `self` is the first thing noted.
+    #[inline]
     fn packed(self, labels: &Labels) -> Note {
         match self {
             WaitOn::Timer(tick) => Note {
