@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use super::task_key::TaskKey;
-use super::waker::{OwnKey, TaskWaker, WakeRef};
+use super::waker::{TaskWaker, WakeRef};
 
 use super::join_error::JoinError;
 
@@ -343,19 +343,18 @@ pub(crate) struct Slot {
     pub(crate) join_waker: JoinWaiter,
 }
 
-/// Who awaits a task's result: a [`WakeRef`], or nobody. Nobody is a `WakeRef::Own` that no
-/// loop hands out (`OwnKey::NOBODY`), never woken: that keeps the field 16 bytes, where an
-/// `Option<WakeRef>` needs 24 (a `WakeRef` has no spare bit pattern for `None`).
+/// Who awaits a task's result: a [`WakeRef`], or nobody ([`WakeRef::NOBODY`], which keeps the
+/// field 16 bytes, where an `Option<WakeRef>` needs 24).
 pub(crate) struct JoinWaiter(WakeRef);
 
 impl JoinWaiter {
     pub(crate) fn nobody() -> JoinWaiter {
-        JoinWaiter(WakeRef::Own(OwnKey::NOBODY))
+        JoinWaiter(WakeRef::NOBODY)
     }
 
     #[inline]
     fn is_nobody(&self) -> bool {
-        matches!(self.0, WakeRef::Own(own) if own == OwnKey::NOBODY)
+        self.0.is_nobody()
     }
 
     /// Who waits, leaving nobody.

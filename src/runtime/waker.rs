@@ -213,6 +213,17 @@ impl OwnKey {
 /// What needs no loop: comparing a hold with a waker, and making one from a key the caller
 /// already looked up (the reactor gets it from the socket's `Registration`, above the core).
 impl WakeRef {
+    /// A hold on nobody ([`OwnKey::NOBODY`]), never woken: marks an empty place where an
+    /// `Option<WakeRef>` would need 24 bytes instead of 16 (a `WakeRef` has no spare bit
+    /// pattern for `None`).
+    pub(crate) const NOBODY: WakeRef = WakeRef::Own(OwnKey::NOBODY);
+
+    /// Whether this is [`WakeRef::NOBODY`].
+    #[inline]
+    pub(crate) fn is_nobody(&self) -> bool {
+        matches!(self, WakeRef::Own(own) if *own == OwnKey::NOBODY)
+    }
+
     /// The hold on `waker`, given its own key ([`WakeRef::own_key_of`], if it is the waker of
     /// the task being polled).
     #[inline]
