@@ -720,6 +720,11 @@ impl Core {
                 let mut tasks = self.tasks.borrow_mut();
                 let slot = tasks.get_mut(key).expect("a running task keeps its slot");
                 slot.waker = waker;
+                // What the poll noted waits in the loop (`Core::note_wait`): into the slot.
+                if let Some(note) = self.observe.take_poll_note() {
+                    slot.wait_kind = note.kind;
+                    slot.wait_arg = note.arg;
+                }
                 if slot.cancel_requested {
                     drop(tasks);
                     self.finish(key, cancelled(future));
@@ -735,6 +740,8 @@ impl Core {
                 }
             }
             Ok(Poll::Ready(())) => {
+                // The next poll starts with nothing noted.
+                self.observe.take_poll_note();
                 // `future` is now the finished cell, holding the output.
                 let cancelled_meanwhile = self
                     .tasks
@@ -750,6 +757,8 @@ impl Core {
                 }
             }
             Err(payload) => {
+                // The next poll starts with nothing noted.
+                self.observe.take_poll_note();
                 let msg = panic_message(&*payload);
                 // Its destructors may panic again while it unwinds; the first message stands.
                 let _ = catch_unwind(AssertUnwindSafe(|| drop(future)));

@@ -325,7 +325,8 @@ pub(crate) struct Slot {
     /// Polls so far (saturating).
     pub(crate) polls: u32,
     /// What the task said it waits on in its latest poll, packed (`runtime/observe/mod.rs`,
-    /// `Note`): a kind and an argument. Cleared when a poll starts.
+    /// `Note`): a kind and an argument. Cleared when a poll starts, set when it ends (the
+    /// loop holds the note during the poll).
     pub(crate) wait_arg: u32,
     pub(crate) wait_kind: u8,
     pub(crate) state: State,

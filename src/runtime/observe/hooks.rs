@@ -9,7 +9,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::trace::{Label, Outcome, Tracer, CALLBACKS, MAIN};
-use super::{Note, WaitOn, Waiting, Watch, NOTHING};
+use super::{Note, WaitOn, Waiting, Watch};
 use crate::runtime::context;
 use crate::runtime::core::{display_name, Core};
 use crate::runtime::tasks::State;
@@ -78,7 +78,7 @@ impl Core {
 /// Does nothing outside a loop or outside a poll.
 #[allow(dead_code)] // for the primitives in sync/ and net/
 pub(crate) fn note_wait(on: WaitOn) {
-    context::try_with_core(|core| core.note_wait(on));
+    context::try_with_core(|core| core.record_wait(on));
 }
 
 /// Marks the main future as running for the dump until dropped (see `Core::main_begins`).
@@ -104,26 +104,16 @@ impl Core {
     /// line so that it does not change how the hot functions calling it get compiled.
     #[inline(never)]
     pub(crate) fn note_wait(&self, on: WaitOn) {
-        let Some(key) = self.current_task() else {
+        self.record_wait(on);
+    }
+
+    /// The body of both `note_wait`s: the free one inlines it, saving a call.
+    #[inline]
+    fn record_wait(&self, on: WaitOn) {
+        if self.current_task().is_none() {
             return self.note_main_wait(on);
-        };
-        let Ok(mut tasks) = self.tasks.try_borrow_mut() else {
-            return;
-        };
-        let Some(slot) = tasks.get_mut(key) else {
-            return;
-        };
-        let note = if slot.wait_kind == NOTHING {
-            on.packed(&self.observe.labels) // the first note of this poll: the usual case
-        } else {
-            Note {
-                kind: slot.wait_kind,
-                arg: slot.wait_arg,
-            }
-            .with(on, &self.observe.labels)
-        };
-        slot.wait_kind = note.kind;
-        slot.wait_arg = note.arg;
+        }
+        self.observe.note(on); // into the loop: `run_task` moves it to the slot
     }
 
     #[cold]
@@ -283,19 +273,15 @@ impl Core {
     #[cold]
     #[inline(never)]
     fn trace_poll_end(&self, t: &Tracer, key: TaskKey, outcome: Outcome) {
-        let found = self.tasks.try_borrow().ok().and_then(|tasks| {
-            let slot = tasks.get(key)?;
-            let note = Note {
-                kind: slot.wait_kind,
-                arg: slot.wait_arg,
-            };
-            Some((slot.meta.number(), note))
-        });
-        let Some((number, note)) = found else {
+        // Called before `run_task` moves the poll's note into the slot: read it in the loop.
+        let tasks = self.tasks.try_borrow().ok();
+        let Some(number) = tasks.and_then(|tasks| Some(tasks.get(key)?.meta.number())) else {
             return;
         };
         let label = match outcome {
-            Outcome::Pending => note
+            Outcome::Pending => self
+                .observe
+                .poll_note()
                 .unpack(&self.observe.labels)
                 .and_then(|w| self.label_of(w)),
             _ => None,

@@ -23,12 +23,15 @@
 //! for. tinyloop's own primitives tell it: on their way to `Poll::Pending`, `Sleep`, `Task`,
 //! `to_thread`, `ctrl_c`, the queues, locks and sockets call [`note_wait`](hooks::note_wait), each with its
 //! own label (`WaitOn::Label("Queue::get")`): the loop keeps no list of the primitives
-//! above it, it learns each label the first time one is noted ([`Labels`]). The note goes
-//! into the task's slot, packed into five bytes the slot had spare as padding ([`Note`]: a
-//! kind byte and a 32-bit argument), and `run_task` clears it when the next poll starts, so
-//! it always describes the latest poll. It costs no memory, and a note costs a thread-local
+//! above it, it learns each label the first time one is noted ([`Labels`]). The note is
+//! packed into five bytes ([`Note`]: a kind byte and a 32-bit argument) and kept in the loop
+//! while the task is polled (`Observe::poll_note`); when the poll ends, `run_task`, which has
+//! the task's slot in hand anyway, moves it into five bytes the slot had spare as padding
+//! (or, if nothing was noted, leaves the slot's note cleared as the poll started), so it
+//! always describes the latest poll. It costs no memory, and a note costs a thread-local
 //! lookup (for primitives that do not hold the loop already), a label lookup (a pointer
-//! compare among the few labels a program uses), a slab lookup and a store.
+//! compare among the few labels a program uses) and a store into the loop: no slab lookup.
+//! The main future keeps its own note (`MainWatch::note`), cleared when its poll starts.
 //!
 //! ```text
 //!   kind  0        nothing noted
@@ -223,6 +226,11 @@ pub(crate) struct Observe {
     /// Debug mode or trace: worth timing callbacks.
     watching: bool,
     main: MainWatch,
+    /// What the task being polled has noted so far; empty between task polls. Here rather
+    /// than in the task's slot, so that a note is a store into the loop, without borrowing
+    /// the slab and looking the task up: `run_task` copies it into the slot once, after
+    /// the poll.
+    poll_note: Cell<Note>,
     /// The wait labels primitives passed to [`note_wait`](hooks::note_wait), for the notes to point into.
     pub(crate) labels: Labels,
 }
@@ -238,8 +246,43 @@ impl Observe {
                 polling: Cell::new(false),
                 note: Cell::new(Note::default()),
             },
+            poll_note: Cell::new(Note::default()),
             labels: Labels::default(),
         }
+    }
+}
+
+/// The task poll note: written by [`note_wait`](hooks::note_wait) during a task's poll, and
+/// taken (left empty) by `run_task` when the poll ends, so it is empty between task polls.
+impl Observe {
+    /// Notes that the task being polled is about to wait on `on` as well.
+    #[inline]
+    pub(crate) fn note(&self, on: WaitOn) {
+        let note = self.poll_note.get();
+        let note = if note.kind == NOTHING {
+            on.packed(&self.labels) // the first note of this poll: the usual case
+        } else {
+            note.with(on, &self.labels)
+        };
+        self.poll_note.set(note);
+    }
+
+    /// What the task poll in progress (or the one that just ended) has noted so far.
+    #[inline]
+    pub(crate) fn poll_note(&self) -> Note {
+        self.poll_note.get()
+    }
+
+    /// What the task poll that just ended noted, if anything, leaving nothing noted. A
+    /// poll that noted nothing (a yield) costs one test.
+    #[inline]
+    pub(crate) fn take_poll_note(&self) -> Option<Note> {
+        let note = self.poll_note.get();
+        if note.kind == NOTHING {
+            return None;
+        }
+        self.poll_note.set(Note::default());
+        Some(note)
     }
 }
 
