@@ -2,7 +2,6 @@
 
 use std::net::Shutdown;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tinyloop::net::{UnixListener, UnixStream};
 
@@ -105,7 +104,7 @@ fn the_task_dump_names_a_unix_split_half_wait() {
             let mut buf = [0; 8];
             rd.read(&mut buf).await
         });
-        tinyloop::sleep(Duration::from_millis(5)).await;
+        tinyloop::yield_now().await; // the reader runs first (FIFO) and parks on its read
         let dump = tinyloop::dump_tasks();
         assert!(dump.contains("UnixStream read"), "{dump}");
         assert!(!dump.contains("TcpStream"), "{dump}");

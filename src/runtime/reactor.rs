@@ -41,8 +41,8 @@
 //!
 //! Each direction (read, write) of a source has a small list of parked wakers
 //! (`reactor/waiters.rs`). Usually it holds zero or one, so the first is kept inline and the
-//! list allocates only when several tasks share a listener or a UDP socket through `&self`. An event drains the matching list into the loop's wake-up
-//! buffer. A future that parks gets a [`WaiterId`]; when it is dropped before its event
+//! list allocates only when several tasks share a listener or a UDP socket through `&self`.
+//! An event drains the matching list into the loop's wake-up buffer. A future that parks gets a [`WaiterId`]; when it is dropped before its event
 //! comes, it takes its waker back out, so an abandoned wait leaves nothing behind and
 //! [`Reactor::has_waiters`] stays exact (virtual time relies on it: the clock only jumps
 //! when no task waits on the outside world).

@@ -225,6 +225,24 @@ impl Sites {
     /// The index that says "look in `overflow`".
     const FULL: u16 = u16::MAX;
 
+    /// Keeps `site` for the task in slot `slot_index`; returns the index its `Meta` holds.
+    #[inline]
+    fn add(&mut self, site: &'static Location<'static>, slot_index: u32) -> u16 {
+        let index = self.index_of(site);
+        if index == Self::FULL {
+            self.overflow.insert(slot_index, site);
+        }
+        index
+    }
+
+    /// Lets go of the site of the task that was in slot `slot_index`.
+    #[inline]
+    fn remove(&mut self, meta: Meta, slot_index: u32) {
+        if meta.site() == Self::FULL {
+            self.overflow.remove(&slot_index);
+        }
+    }
+
     #[inline]
     fn index_of(&mut self, site: &'static Location<'static>) -> u16 {
         match self.last {
@@ -430,12 +448,7 @@ impl TaskSlab {
         let key = self.next_key();
         let (index, generation) = split(key);
         let init = make(key);
-        let site = self.sites.index_of(init.origin.spawned_at);
-        if site == Sites::FULL {
-            self.sites
-                .overflow
-                .insert(index as u32, init.origin.spawned_at);
-        }
+        let site = self.sites.add(init.origin.spawned_at, index as u32);
         let slot = Slot {
             generation,
             state: init.state,
@@ -513,9 +526,7 @@ impl TaskSlab {
         if !self.names.is_empty() {
             self.names.remove(&(index as u32));
         }
-        if slot.meta.site() == Sites::FULL {
-            self.sites.overflow.remove(&(index as u32));
-        }
+        self.sites.remove(slot.meta, index as u32);
         Some(slot)
     }
 
@@ -674,19 +685,22 @@ mod tests {
         #[test]
         fn matches_a_vec_model(ops in prop::collection::vec(op(), 1..300)) {
             let mut slab = TaskSlab::default();
+            // Three spawn sites, taken in turn: each task must get its own back.
+            let sites = [Location::caller(), Location::caller(), Location::caller()];
             // Every key issued: (key, its task's state or None once freed, its number).
             let mut model: Vec<(TaskKey, Option<State>, u64)> = Vec::new();
             for op in ops {
                 match op {
                     Op::Spawn => {
                         let number = model.len() as u64;
+                        let site = sites[number as usize % sites.len()];
                         let predicted = slab.next_key();
                         let mut given = None;
                         let key = slab.insert(|key| {
                             given = Some(key);
                             let mut init = init();
                             init.state = State::Scheduled;
-                            init.origin.number = number;
+                            init.origin = Origin { number, spawned_at: site };
                             init
                         });
                         prop_assert_eq!(given, Some(key), "make sees the slot's own key");
@@ -729,6 +743,9 @@ mod tests {
                 for (key, state, number) in &model {
                     let found = slab.get(*key).map(|s| (s.state, s.meta.number()));
                     prop_assert_eq!(found, state.map(|s| (s, *number)), "key {:?}", key);
+                    let site = slab.meta(*key).map(|m| m.spawned_at);
+                    let expected = state.map(|_| sites[*number as usize % sites.len()]);
+                    prop_assert_eq!(site, expected, "the spawn site of key {:?}", key);
                 }
                 let mut listed: Vec<TaskKey> = slab.iter().map(|(k, _)| k).collect();
                 listed.sort_unstable();
