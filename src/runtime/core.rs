@@ -104,9 +104,6 @@ pub(crate) struct Core {
     /// else holds it while it sits here. Out of here while it is lent; made anew when the
     /// last one was kept by the task it was lent to.
     spare_waker: Cell<Option<Arc<TaskWaker>>>,
-    /// `Sleep`s whose deadline is too far away to arm (decades): they never fire, but while
-    /// one waits the loop does not call it a deadlock (`runtime/observe/deadlock.rs`).
-    pub(crate) far_timers: Cell<usize>,
     /// This loop's tag in its thread's loop registry (`runtime/waker.rs`, `OwnKey`).
     tag: Cell<u16>,
     pub(super) main_scheduled: Cell<bool>,
@@ -195,7 +192,6 @@ impl Core {
             current_key: Cell::new(TaskKey::MAIN),
             main_waker: RefCell::new(None),
             spare_waker: Cell::new(None),
-            far_timers: Cell::new(0),
             tag: Cell::new(NO_TAG),
             main_scheduled: Cell::new(false),
             next_number: Cell::new(1),

@@ -41,6 +41,8 @@ impl std::fmt::Debug for TimerEntry {
 pub(crate) struct Timers {
     wheel: Wheel<TimerTarget>,
     side: SideTable,
+    /// How many of `side`'s entries are far waiters ([`Timers::park_far`]).
+    far: usize,
 }
 
 /// A slab of the timer entries that are not packed into the wheel; vacant places form a
@@ -149,7 +151,44 @@ impl Timers {
                 places: Vec::new(),
                 free: u32::MAX,
             },
+            far: 0,
         }
+    }
+
+    /// Keeps the waiter of a `Sleep` whose deadline is decades away (it never fires, so it
+    /// is not armed) in the side table, where a `reset` to a nearer deadline finds it again.
+    /// The key has no generation: only the `Sleep` that holds it ever takes the entry out.
+    pub(crate) fn park_far(&mut self, waiter: WakeRef) -> TimerKey {
+        let index = self.side.put(TimerEntry::Wake(waiter));
+        assert!(
+            index != u32::MAX,
+            "more than 4 294 967 294 far sleeps wait at once"
+        );
+        self.far += 1;
+        TimerKey::without_generation(index)
+    }
+
+    /// Takes a far waiter back out ([`Timers::park_far`]).
+    pub(crate) fn unpark_far(&mut self, key: TimerKey) -> WakeRef {
+        self.far -= 1;
+        match self.side.take(key.index() as usize) {
+            TimerEntry::Wake(waiter) => waiter,
+            TimerEntry::Callback(_) => unreachable!("a far key names a waiter"),
+        }
+    }
+
+    /// The far waiter `key` names, to update.
+    pub(crate) fn far_waiter(&mut self, key: TimerKey) -> &mut WakeRef {
+        match self.side.get_mut(key.index() as usize) {
+            TimerEntry::Wake(waiter) => waiter,
+            TimerEntry::Callback(_) => unreachable!("a far key names a waiter"),
+        }
+    }
+
+    /// How many far sleeps wait: they never fire, but while one waits its task is not
+    /// deadlocked (`runtime/observe/deadlock.rs`).
+    pub(crate) fn far_len(&self) -> usize {
+        self.far
     }
 
     /// Number of timers armed.

@@ -41,10 +41,10 @@ pub(crate) fn sleep_on(core: Rc<Core>, d: Duration) -> Sleep {
     let mut sleep = Sleep {
         core,
         deadline,
-        state: SleepState::New,
+        state: SleepState::Unarmed(Unarmed::New),
     };
     if d.is_zero() {
-        sleep.state = SleepState::YieldOnce;
+        sleep.state = SleepState::Unarmed(Unarmed::YieldOnce);
     }
     sleep
 }
@@ -79,8 +79,25 @@ pub struct Sleep {
     state: SleepState,
 }
 
+/// Where a `Sleep` is, in 8 bytes: a [`TimerKey`]'s generation is never 0, and that one spare
+/// value tells `Unarmed` apart, so a `Sleep` is 24 bytes (the loop, the deadline, this). A
+/// flat enum would need a tag beside the key, and every sleeping task would pay 8 bytes
+/// more (DESIGN.md, "Memory per task").
 #[derive(Debug)]
 enum SleepState {
+    /// Armed in the wheel. Or, when the deadline is decades away (a saturated duration, see
+    /// [`Sleep::is_far`]), never armed, since it never fires: the waiting task is parked in
+    /// the timers' far table instead ([`Timers::park_far`]), so that a `reset` to a nearer
+    /// deadline can arm the timer for it, and the loop counts it there so that it is never
+    /// taken for a deadlock.
+    ///
+    /// [`Timers::park_far`]: crate::runtime::timers::Timers::park_far
+    Armed(TimerKey),
+    Unarmed(Unarmed),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Unarmed {
     /// Not polled yet (or reset before it was armed).
     New,
     /// Not polled yet, and a `timeout`'s: a poll that finds its task already woken during
@@ -98,13 +115,7 @@ enum SleepState {
     YieldOnce,
     /// Yielded once; done at the next poll.
     Yielded,
-    /// Armed in the wheel.
-    Armed(TimerKey),
-    /// The deadline is decades away (a saturated duration): never armed, never fires. The
-    /// waiting task is kept here, so that a `reset` to a nearer deadline can arm the timer for
-    /// it, and the loop counts it in `far_timers` so that it is never taken for a deadlock.
-    /// (Boxed: far sleeps are rare, and every `Sleep` pays for the largest state.)
-    Never(Box<WakeRef>),
+    /// Fired, or yielded: every later poll is `Ready`.
     Done,
 }
 
@@ -113,7 +124,7 @@ impl Sleep {
         Sleep {
             deadline: core.clock.nanos_of(deadline),
             core,
-            state: SleepState::New,
+            state: SleepState::Unarmed(Unarmed::New),
         }
     }
 
@@ -124,7 +135,7 @@ impl Sleep {
 
     /// Whether it has fired.
     pub fn is_elapsed(&self) -> bool {
-        matches!(self.state, SleepState::Done)
+        matches!(self.state, SleepState::Unarmed(Unarmed::Done))
     }
 
     /// Moves the deadline (asyncio's `Timeout.reschedule`); a fired `Sleep` becomes pending again.
@@ -134,54 +145,55 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         let waiter = self.disarm();
         self.deadline = self.core.clock.nanos_of(deadline);
-        self.state = SleepState::New;
+        self.state = SleepState::Unarmed(Unarmed::New);
         if let Some(waiter) = waiter {
             self.arm(waiter);
         }
     }
 
-    /// Takes the timer out of the wheel (or the far count) and returns who waited on it.
+    /// Takes the timer out of the wheel (or the far table) and returns who waited on it.
     fn disarm(&mut self) -> Option<WakeRef> {
-        match std::mem::replace(&mut self.state, SleepState::New) {
-            SleepState::Armed(key) => {
-                let entry = self.core.timers.borrow_mut().remove(key);
-                match entry {
-                    Some(TimerEntry::Wake(waiter)) => Some(waiter),
-                    Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
-                    None => None,
-                }
-            }
-            SleepState::Never(waiter) => {
-                self.core.far_timers.set(self.core.far_timers.get() - 1);
-                Some(*waiter)
-            }
-            other => {
-                self.state = other;
-                None
-            }
+        let SleepState::Armed(key) = self.state else {
+            return None;
+        };
+        self.state = SleepState::Unarmed(Unarmed::New);
+        let mut timers = self.core.timers.borrow_mut();
+        if self.is_far() {
+            return Some(timers.unpark_far(key));
+        }
+        match timers.remove(key) {
+            Some(TimerEntry::Wake(waiter)) => Some(waiter),
+            Some(TimerEntry::Callback(_)) => unreachable!("a Sleep's key names a waker"),
+            None => None,
         }
     }
 
+    /// Whether the deadline is decades away (a saturated duration): such a `Sleep` never
+    /// fires, so it is never put in the wheel ([`SleepState::Armed`]).
+    fn is_far(&self) -> bool {
+        Clock::tick_at_nanos(self.deadline) >= NEVER_TICK
+    }
+
     /// Makes a new `Sleep` put off arming its timer while its task is already woken (see
-    /// [`SleepState::Lazy`]). For `timeout`, which polls its `Sleep` only after the inner
+    /// [`Unarmed::Lazy`]). For `timeout`, which polls its `Sleep` only after the inner
     /// future returned `Pending`.
     #[inline]
     pub(crate) fn lazy(mut self) -> Sleep {
-        if matches!(self.state, SleepState::New) {
-            self.state = SleepState::Lazy;
+        if matches!(self.state, SleepState::Unarmed(Unarmed::New)) {
+            self.state = SleepState::Unarmed(Unarmed::Lazy);
         }
         self
     }
 
     /// A poll of a lazy `Sleep` whose task is already woken: the loop polls the task again next
     /// turn anyway, so the timer need not be armed yet. A put-off that follows another checks
-    /// the deadline itself (see [`SleepState::Lazy`] for why the first need not).
+    /// the deadline itself (see [`Unarmed::Lazy`] for why the first need not).
     fn put_off_arming(&mut self) -> Poll<()> {
-        if matches!(self.state, SleepState::PutOff) && self.has_passed() {
-            self.state = SleepState::Done;
+        if matches!(self.state, SleepState::Unarmed(Unarmed::PutOff)) && self.has_passed() {
+            self.state = SleepState::Unarmed(Unarmed::Done);
             return Poll::Ready(());
         }
-        self.state = SleepState::PutOff;
+        self.state = SleepState::Unarmed(Unarmed::PutOff);
         Poll::Pending
     }
 
@@ -192,20 +204,34 @@ impl Sleep {
 
     /// Arms the timer for `waiter` at `self.deadline` and notes the wait.
     fn arm(&mut self, waiter: WakeRef) {
-        // No clock read here: a deadline already in the past maps to a tick the wheel
-        // has passed, and the wheel fires such an entry at its next advance.
-        let tick = Clock::tick_at_nanos(self.deadline);
-        if tick >= NEVER_TICK {
-            // A saturated deadline: it never fires, so nothing to arm; but it is counted.
-            self.core.far_timers.set(self.core.far_timers.get() + 1);
-            self.state = SleepState::Never(Box::new(waiter));
+        if self.is_far() {
+            // It never fires, so nothing to arm; but its waiter is kept, and counted.
+            let key = self.core.timers.borrow_mut().park_far(waiter);
+            self.state = SleepState::Armed(key);
             self.core.note_wait(WaitOn::Timer(u64::MAX));
             return;
         }
+        // No clock read here: a deadline already in the past maps to a tick the wheel
+        // has passed, and the wheel fires such an entry at its next advance.
+        let tick = Clock::tick_at_nanos(self.deadline);
         let entry = TimerEntry::Wake(waiter);
         let key = self.core.timers.borrow_mut().insert(tick, entry);
         self.state = SleepState::Armed(key);
         self.core.note_wait(WaitOn::Timer(tick));
+    }
+
+    /// A poll of a far `Sleep` (see [`Sleep::is_far`]): it stays pending for ever, or until
+    /// a `reset`; its waiter is brought up to date.
+    fn poll_far(&self, key: TimerKey, cx: &Context<'_>) -> Poll<()> {
+        let stale = self
+            .core
+            .timers
+            .borrow_mut()
+            .far_waiter(key)
+            .update_on(&self.core, cx.waker());
+        drop(stale);
+        self.core.note_wait(WaitOn::Timer(u64::MAX));
+        Poll::Pending
     }
 }
 
@@ -215,39 +241,38 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         match &mut this.state {
-            SleepState::Done => Poll::Ready(()),
-            SleepState::Never(waiter) => {
-                let stale = waiter.update_on(&this.core, cx.waker());
-                drop(stale);
-                this.core.note_wait(WaitOn::Timer(u64::MAX));
-                Poll::Pending
-            }
-            SleepState::Yielded => {
-                this.state = SleepState::Done;
+            SleepState::Unarmed(Unarmed::Done) => Poll::Ready(()),
+            SleepState::Unarmed(Unarmed::Yielded) => {
+                this.state = SleepState::Unarmed(Unarmed::Done);
                 Poll::Ready(())
             }
-            SleepState::YieldOnce => {
-                this.state = SleepState::Yielded;
+            SleepState::Unarmed(Unarmed::YieldOnce) => {
+                this.state = SleepState::Unarmed(Unarmed::Yielded);
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            SleepState::Lazy | SleepState::PutOff if this.core.will_poll_again(cx.waker()) => {
+            SleepState::Unarmed(Unarmed::Lazy | Unarmed::PutOff)
+                if this.core.will_poll_again(cx.waker()) =>
+            {
                 this.put_off_arming()
             }
-            SleepState::New | SleepState::Lazy | SleepState::PutOff => {
+            SleepState::Unarmed(Unarmed::New | Unarmed::Lazy | Unarmed::PutOff) => {
                 let waiter = WakeRef::on(&this.core, cx.waker());
                 this.arm(waiter);
                 Poll::Pending
             }
             SleepState::Armed(key) => {
                 let key = *key;
+                if this.is_far() {
+                    return this.poll_far(key, cx);
+                }
                 let mut timers = this.core.timers.borrow_mut();
                 let core = &this.core;
                 match timers.update_waker(key, |waiter| waiter.update_on(core, cx.waker())) {
                     // Fired: the wheel gave the entry up when it woke us.
                     None => {
                         drop(timers);
-                        this.state = SleepState::Done;
+                        this.state = SleepState::Unarmed(Unarmed::Done);
                         Poll::Ready(())
                     }
                     Some(stale) => {
@@ -267,8 +292,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        // Most `timeout`s end unarmed (see `SleepState::Lazy`): they have nothing to give back.
-        if matches!(self.state, SleepState::Armed(_) | SleepState::Never(_)) {
+        // Most `timeout`s end unarmed (see `Unarmed::Lazy`): they have nothing to give back.
+        if matches!(self.state, SleepState::Armed(_)) {
             let waiter = self.disarm();
             drop(waiter);
         }
@@ -292,7 +317,8 @@ mod tests {
 
     #[test]
     fn a_sleep_stays_small() {
-        // The loop, the deadline in nanoseconds, and the state (a wheel key at most).
-        assert_eq!(std::mem::size_of::<Sleep>(), 32);
+        // The loop, the deadline in nanoseconds, and the state (a wheel key at most, with
+        // the unarmed states in the key's spare value).
+        assert_eq!(std::mem::size_of::<Sleep>(), 24);
     }
 }

@@ -15,7 +15,7 @@
 //!
 //! | what could still schedule a task    | how the loop knows about it                      |
 //! |-------------------------------------|--------------------------------------------------|
-//! | a timer, however far away           | the wheel, and `far_timers` for decades-away ones |
+//! | a timer, however far away           | the wheel; `Timers::far_len` for decades-away ones |
 //! | a socket a task waits on            | `Reactor::has_waiters`                           |
 //! | a `to_thread` call in flight        | `Shared::thread_work`                            |
 //! | a thread holding a `LoopHandle`     | `Shared::handles` (clones and drops count)       |
@@ -132,7 +132,7 @@ impl Core {
     fn verdict(&self) -> Verdict {
         if !self.ready.borrow().is_empty()
             || self.timers.borrow().next_expiration().is_some()
-            || self.far_timers.get() > 0
+            || self.timers.borrow().far_len() > 0
             || self.shared.thread_work.load(Ordering::Acquire) > 0
             || self.reactor.borrow().has_waiters()
             || self.signal_waiters() > 0

@@ -69,15 +69,36 @@
 mod level;
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 use level::{level_for, level_range, slot_for, slot_range, Level, Slot, LEVELS, NIL, SLOTS, TOP};
 
 /// Names one timer in a [`Wheel`]: a slab index and the generation it was inserted under.
 /// It goes stale when the timer fires or is removed; stale keys find nothing.
+///
+/// Generations start at 1 and skip 0 when they wrap, so the key has a value it never takes:
+/// an enum with a `TimerKey` variant and one more (a `Sleep`'s state) fits in the key's 8
+/// bytes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TimerKey {
     index: u32,
-    generation: u32,
+    generation: NonZeroU32,
+}
+
+impl TimerKey {
+    /// A key for a table other than a wheel (`Timers`' far table), which has no generations:
+    /// its entries are only ever removed through their one key.
+    pub(crate) fn without_generation(index: u32) -> TimerKey {
+        TimerKey {
+            index,
+            generation: NonZeroU32::MIN,
+        }
+    }
+
+    /// The index the key names.
+    pub(crate) fn index(self) -> u32 {
+        self.index
+    }
 }
 
 /// A slab entry. While vacant, `value` is `None` and `next` links the free list.
@@ -85,7 +106,7 @@ struct Entry<T> {
     when: u64,
     prev: u32,
     next: u32,
-    generation: u32,
+    generation: NonZeroU32,
     /// `level * SLOTS + slot` of the list this entry is linked into, so `remove` can fix the
     /// slot's head or tail without searching (the slot cannot be recomputed for parked entries).
     slot: u16,
@@ -427,7 +448,7 @@ impl<T> Wheel<T> {
             when,
             prev: NIL,
             next: NIL,
-            generation: 0,
+            generation: NonZeroU32::MIN,
             slot: 0,
             value: Some(value),
         });
@@ -438,7 +459,7 @@ impl<T> Wheel<T> {
     fn release(&mut self, index: u32) -> T {
         self.len -= 1;
         let entry = &mut self.entries[index as usize];
-        entry.generation = entry.generation.wrapping_add(1);
+        entry.generation = entry.generation.checked_add(1).unwrap_or(NonZeroU32::MIN);
         entry.next = self.free;
         self.free = index;
         entry.value.take().expect("released a vacant timer entry")
