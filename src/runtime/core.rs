@@ -43,9 +43,7 @@ use super::observe::Observe;
 use super::reactor::{Reactor, WAKE_TOKEN};
 use super::schedule::Schedule;
 use super::signals::SignalState;
-use super::tasks::{
-    Body, BoxedCell, JoinWaiter, MetaView, Origin, Slot, SlotInit, State, TaskKey, TaskSlab,
-};
+use super::tasks::{Body, BoxedCell, MetaView, Origin, Slot, SlotInit, State, TaskKey, TaskSlab};
 use super::timers::{Callback, TimerEntry, Timers};
 use super::waker::{OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 
@@ -326,15 +324,16 @@ impl Core {
             let result = slot.body.take_result().unwrap_or(Err(JoinError::Cancelled));
             return Poll::Ready(result);
         }
-        let old = match slot.join_waker.get_mut() {
-            Some(w) => w.update_on(self, cx.waker()),
-            None => {
-                slot.join_waker = JoinWaiter::of(WakeRef::on(self, cx.waker()));
-                None
+        let (waiter, stale) = match tasks.take_join_waiter(key) {
+            Some(mut waiter) => {
+                let stale = waiter.update_on(self, cx.waker());
+                (waiter, stale)
             }
+            None => (WakeRef::on(self, cx.waker()), None),
         };
+        tasks.put_join_waiter(key, waiter);
         drop(tasks);
-        drop(old);
+        drop(stale);
         Poll::Pending
     }
 
@@ -368,6 +367,10 @@ impl Core {
             drop(slot);
         } else {
             slot.has_handle = false;
+            // Nobody can poll the handle again: whoever waited on it waits no more.
+            let waiter = tasks.take_join_waiter(key);
+            drop(tasks);
+            drop(waiter);
         }
     }
 
@@ -696,7 +699,17 @@ impl Core {
         let watch = self.observe_poll_start(key);
         let mut poll = |waker: &Arc<TaskWaker>| {
             self.poll_with(waker, |cx| {
-                catch_unwind(AssertUnwindSafe(|| future.as_mut().poll_task(cx)))
+                catch_unwind(AssertUnwindSafe(|| match future.as_mut().poll_task(cx) {
+                    Poll::Ready(Some(done)) => {
+                        // A `Bare` cell's output comes in a box of its own, which takes the
+                        // cell's place; the old box, the finished future, is dropped here,
+                        // where a panic in its drop is caught like one in its poll.
+                        drop(std::mem::replace(&mut future, done));
+                        Poll::Ready(())
+                    }
+                    Poll::Ready(None) => Poll::Ready(()),
+                    Poll::Pending => Poll::Pending,
+                }))
             })
         };
         // Its own waker if someone once kept a clone of it, else the spare, pointed at it,
@@ -810,7 +823,7 @@ impl Core {
         let waker = slot.waker.take();
         if slot.has_handle {
             slot.body = Body::from_result(result);
-            let join_waker = slot.join_waker.take();
+            let join_waker = tasks.take_join_waiter(key);
             drop(tasks);
             drop(waker);
             if let Some(w) = join_waker {
@@ -856,7 +869,7 @@ impl Core {
                     if slot.has_handle {
                         slot.body = Body::from_result(Err(JoinError::Cancelled));
                         // Someone (maybe on another loop) awaits it: tell them, after the borrow.
-                        join_wakers.extend(slot.join_waker.take());
+                        join_wakers.extend(tasks.take_join_waiter(key));
                         drop(waker);
                     } else {
                         let slot = tasks.remove(key);

@@ -16,20 +16,22 @@ use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 pub(crate) use super::task_key::TaskKey;
-use super::waker::{TaskWaker, WakeRef};
+use super::waker::{OwnKey, TaskWaker, WakeRef, NO_TAG};
 
 use super::join_error::JoinError;
 
 /// A task's future and, once it finished, its output, in one allocation, with both types
 /// erased. The slab sees only this trait; `Task<T>` gets its `T` back through `Any`.
 pub(crate) trait TaskCell {
-    /// Polls the future; on `Ready` the output is kept inside and the future is dropped.
-    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+    /// Polls the future. On `Ready` the future is dropped and the output kept: in this cell
+    /// (`Ready(None)`), or in the box returned (`Ready(Some)`), which takes this cell's place;
+    /// the loop then drops this one ([`Bare`]).
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<BoxedCell>>;
     /// Moves the output into `out`, which must be an `Option<T>` of the task's output type.
-    fn take_output(self: Pin<&mut Self>, out: &mut dyn Any);
+    fn take_output(self: Pin<Box<Self>>, out: &mut dyn Any);
     /// The output (a `T`), if the task has finished and it was not taken yet.
     fn output(&self) -> Option<&dyn Any>;
     /// Why the task failed, if this cell holds a failure ([`failed`]) instead.
@@ -43,12 +45,14 @@ pub(crate) trait TaskCell {
 }
 
 /// A boxed [`TaskCell`]: what the slab holds for every task, first the future, then (the same
-/// box, after `Pin::set`) its output. Not a `BoxFuture`: once finished it holds no future.
+/// box, after `Pin::set`, or the box a [`Bare`] cell hands over) its output. Not a
+/// `BoxFuture`: once finished it holds no future.
 pub(crate) type BoxedCell = Pin<Box<dyn TaskCell>>;
 
 pin_project_lite::pin_project! {
-    /// The one concrete `TaskCell`: the future while it runs, its output afterwards. Going
-    /// from one to the other is `Pin::set`, which drops the future in place.
+    /// The cell of a task whose output has a size: the future while it runs, its output
+    /// afterwards, in the same box. Going from one to the other is `Pin::set`, which drops
+    /// the future in place.
     #[project = CellProj]
     #[project_ref = CellRef]
     pub(crate) enum Cell<F, T> {
@@ -57,16 +61,34 @@ pin_project_lite::pin_project! {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The cell of a task whose output has no size (`()`, most tasks): the future alone,
+    /// without `Cell`'s tag, 8 bytes less per task (often a smaller malloc size class: the
+    /// idle sleeping task of DESIGN.md, "Memory per task"). It cannot hold the output after
+    /// the future, so its finishing poll hands back a [`Done`] box to take its place: a box
+    /// of a zero-sized value, which allocates nothing.
+    pub(crate) struct Bare<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+/// A finished [`Bare`] task's output (zero-sized).
+pub(crate) struct Done<T>(T);
+
+// `Done` never pins its value (it is only ever moved out whole), so it may move when pinned.
+impl<T> Unpin for Done<T> {}
+
 /// The cell of a task that failed (panicked or was cancelled): the same box a finished task's
 /// output lives in, so that a slot needs one field for either.
 struct Failed(Option<JoinError>);
 
 impl TaskCell for Failed {
-    fn poll_task(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Ready(())
+    fn poll_task(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<BoxedCell>> {
+        Poll::Ready(None)
     }
 
-    fn take_output(self: Pin<&mut Self>, _: &mut dyn Any) {}
+    fn take_output(self: Pin<Box<Self>>, _: &mut dyn Any) {}
 
     fn output(&self) -> Option<&dyn Any> {
         None
@@ -87,32 +109,37 @@ fn drop_cold(cell: BoxedCell) {
     drop(cell);
 }
 
-/// Wraps a future for the slab.
+/// Wraps a future for the slab: in a [`Bare`] cell when its output has no size, else in a
+/// [`Cell`]. (The test is on a constant: each `F` compiles to one of the two.)
 pub(crate) fn erase<F>(future: F) -> BoxedCell
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    Box::pin(Cell::Running { future })
+    if std::mem::size_of::<F::Output>() == 0 {
+        Box::pin(Bare { future })
+    } else {
+        Box::pin(Cell::Running { future })
+    }
 }
 
 impl<F: Future> TaskCell for Cell<F, F::Output>
 where
     F::Output: 'static,
 {
-    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<BoxedCell>> {
         let output = match self.as_mut().project() {
             CellProj::Running { future } => std::task::ready!(future.poll(cx)),
-            CellProj::Finished { .. } => return Poll::Ready(()),
+            CellProj::Finished { .. } => return Poll::Ready(None),
         };
         self.set(Cell::Finished {
             output: Some(output),
         });
-        Poll::Ready(())
+        Poll::Ready(None)
     }
 
-    fn take_output(self: Pin<&mut Self>, out: &mut dyn Any) {
-        if let CellProj::Finished { output } = self.project() {
+    fn take_output(mut self: Pin<Box<Self>>, out: &mut dyn Any) {
+        if let CellProj::Finished { output } = self.as_mut().project() {
             if let Some(slot) = out.downcast_mut::<Option<F::Output>>() {
                 *slot = output.take();
             }
@@ -124,6 +151,39 @@ where
             Cell::Finished { output: Some(v) } => Some(v),
             _ => None,
         }
+    }
+}
+
+impl<F: Future> TaskCell for Bare<F>
+where
+    F::Output: 'static,
+{
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<BoxedCell>> {
+        let output = std::task::ready!(self.project().future.poll(cx));
+        Poll::Ready(Some(Box::pin(Done(output))))
+    }
+
+    fn take_output(self: Pin<Box<Self>>, _: &mut dyn Any) {}
+
+    fn output(&self) -> Option<&dyn Any> {
+        None
+    }
+}
+
+impl<T: 'static> TaskCell for Done<T> {
+    fn poll_task(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<BoxedCell>> {
+        Poll::Ready(None)
+    }
+
+    fn take_output(self: Pin<Box<Self>>, out: &mut dyn Any) {
+        let Done(output) = *Pin::into_inner(self);
+        if let Some(slot) = out.downcast_mut::<Option<T>>() {
+            *slot = Some(output);
+        }
+    }
+
+    fn output(&self) -> Option<&dyn Any> {
+        Some(&self.0)
     }
 }
 
@@ -336,7 +396,7 @@ impl Body {
     }
 }
 
-/// One task, in 64 bytes (`a_slot_stays_small`; DESIGN.md, "Memory per task"). The fields
+/// One task, in 56 bytes (`a_slot_stays_small`; DESIGN.md, "Memory per task"). The fields
 /// are ordered so that the small ones share 16 bytes.
 pub(crate) struct Slot {
     generation: u32,
@@ -358,40 +418,77 @@ pub(crate) struct Slot {
     /// the task is polled. The loop polls through `futures_task::waker_ref`, so this is the
     /// only strong reference the loop holds (`runtime/observe/deadlock.rs`).
     pub(crate) waker: Option<Arc<TaskWaker>>,
-    /// Who awaits this task's result (`Task<T>`'s poll).
-    pub(crate) join_waker: JoinWaiter,
+    /// Who awaits this task's result (`Task<T>`'s poll), packed: see [`TaskSlab::take_join_waiter`].
+    join_waiter: JoinWaiter,
 }
 
-/// Who awaits a task's result: a [`WakeRef`], or nobody ([`WakeRef::NOBODY`], which keeps the
-/// field 16 bytes, where an `Option<WakeRef>` needs 24).
-pub(crate) struct JoinWaiter(WakeRef);
+/// Who awaits a task's result, in 8 bytes where a [`WakeRef`] takes 16: nobody
+/// ([`OwnKey::NOBODY`]); a task of this loop, by its [`OwnKey`], as it is; or, for a waker of
+/// another kind (a combinator's child waker, another crate's), the index of its place in the
+/// slab's [`ForeignJoiners`], marked by the loop tag [`NO_TAG`], which no `OwnKey` a loop
+/// hands out carries. (The timer wheel packs its entries the same way: `runtime/timers.rs`.)
+///
+/// Only a `Task` handle's poll sets it, so a task without a handle has nobody here
+/// (`Core::release_handle` takes the waiter out when the handle goes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JoinWaiter(OwnKey);
 
 impl JoinWaiter {
-    pub(crate) fn nobody() -> JoinWaiter {
-        JoinWaiter(WakeRef::NOBODY)
+    const NOBODY: JoinWaiter = JoinWaiter(OwnKey::NOBODY);
+
+    fn is_nobody(self) -> bool {
+        self.0 == OwnKey::NOBODY
+    }
+}
+
+/// The join waiters that are not a task of this loop ([`JoinWaiter`]): a slab of wakers
+/// whose vacant places are listed in `free`, so that a grown table never allocates again.
+#[derive(Debug, Default)]
+struct ForeignJoiners {
+    places: Vec<Option<Waker>>,
+    free: Vec<u32>,
+}
+
+impl ForeignJoiners {
+    /// Packs `waiter`: an own key as it is, any other waker into a place of its own.
+    fn pack(&mut self, waiter: WakeRef) -> JoinWaiter {
+        let waker = match waiter {
+            WakeRef::Own(own) if own.tag() != NO_TAG => return JoinWaiter(own),
+            WakeRef::Own(_) => return JoinWaiter::NOBODY, // wakes nobody (`WakeRef::NOBODY`)
+            WakeRef::Other(waker) => waker,
+        };
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.places[index as usize] = Some(waker);
+                index
+            }
+            None => {
+                let index = u32::try_from(self.places.len())
+                    .ok()
+                    .filter(|&index| index != u32::MAX)
+                    .expect("more than 4 294 967 294 tasks are awaited from outside the loop");
+                self.places.push(Some(waker));
+                index
+            }
+        };
+        JoinWaiter(OwnKey::new(NO_TAG, TaskKey::new(index, 0)))
     }
 
-    #[inline]
-    fn is_nobody(&self) -> bool {
-        self.0.is_nobody()
-    }
-
-    /// Who waits, leaving nobody.
-    pub(crate) fn take(&mut self) -> Option<WakeRef> {
-        if self.is_nobody() {
+    /// The waiter `packed` stands for, taken out of its place if it has one.
+    fn unpack(&mut self, packed: JoinWaiter) -> Option<WakeRef> {
+        if packed.is_nobody() {
             return None;
         }
-        Some(std::mem::replace(self, JoinWaiter::nobody()).0)
-    }
-
-    /// Whoever waits, if anyone.
-    pub(crate) fn get_mut(&mut self) -> Option<&mut WakeRef> {
-        (!self.is_nobody()).then_some(&mut self.0)
-    }
-
-    /// `waker` waits (there was nobody).
-    pub(crate) fn of(waker: WakeRef) -> JoinWaiter {
-        JoinWaiter(waker)
+        let own = packed.0;
+        if own.tag() != NO_TAG {
+            return Some(WakeRef::Own(own));
+        }
+        let index = own.index();
+        let waker = self.places[index as usize].take();
+        self.free.push(index);
+        Some(WakeRef::Other(
+            waker.expect("a join waiter's place holds its waker"),
+        ))
     }
 }
 
@@ -412,6 +509,7 @@ pub(crate) struct TaskSlab {
     /// The names of the live tasks spawned with one, by slot index: only they pay for it.
     names: HashMap<u32, Box<str>>,
     sites: Sites,
+    foreign_joiners: ForeignJoiners,
 }
 
 #[derive(Debug)]
@@ -459,7 +557,7 @@ impl TaskSlab {
             wait_arg: 0,
             body: init.body,
             waker: init.waker,
-            join_waker: JoinWaiter::nobody(),
+            join_waiter: JoinWaiter::NOBODY,
             meta: Meta::pack(init.origin.number, site),
         };
         if let Some(name) = init.name {
@@ -527,7 +625,35 @@ impl TaskSlab {
             self.names.remove(&(index as u32));
         }
         self.sites.remove(slot.meta, index as u32);
+        // Nobody waits on a task without a handle, the only kind that is freed unfinished;
+        // should a waker be left, its place is freed with the slot.
+        let left = self.foreign_joiners.unpack(slot.join_waiter);
+        debug_assert!(left.is_none(), "a freed task still had a join waiter");
+        drop(left);
         Some(slot)
+    }
+
+    /// Who waits for the result of the task at `key`, taken out: nobody waits afterwards.
+    #[inline]
+    pub(crate) fn take_join_waiter(&mut self, key: TaskKey) -> Option<WakeRef> {
+        let slot = self.get_mut(key)?;
+        let packed = std::mem::replace(&mut slot.join_waiter, JoinWaiter::NOBODY);
+        self.foreign_joiners.unpack(packed)
+    }
+
+    /// Makes `waiter` the one who waits for the result of the task at `key` (which is live,
+    /// and which [`TaskSlab::take_join_waiter`] left with nobody).
+    #[inline]
+    pub(crate) fn put_join_waiter(&mut self, key: TaskKey, waiter: WakeRef) {
+        let packed = self.foreign_joiners.pack(waiter);
+        let slot = self
+            .get_mut(key)
+            .expect("a join waiter is put on a live task");
+        debug_assert!(
+            slot.join_waiter.is_nobody(),
+            "a join waiter was overwritten"
+        );
+        slot.join_waiter = packed;
     }
 
     /// What the task `key` names is called and where it came from.
@@ -600,7 +726,7 @@ mod tests {
     fn a_slot_stays_small() {
         // Every live task costs one slot; keep an eye on it (see DESIGN.md, memory).
         assert!(
-            std::mem::size_of::<Entry>() <= 64,
+            std::mem::size_of::<Entry>() <= 56,
             "{}",
             std::mem::size_of::<Entry>()
         );

@@ -203,9 +203,9 @@ impl<T: 'static> Future for Task<T> {
             self.core.note_wait(WaitOn::Task(self.key));
             return Poll::Pending;
         };
-        Poll::Ready(result.map(|mut cell| {
+        Poll::Ready(result.map(|cell| {
             let mut output: Option<T> = None;
-            cell.as_mut().take_output(&mut output);
+            cell.take_output(&mut output);
             output.expect("a finished task holds an output of its Task's type")
         }))
     }
