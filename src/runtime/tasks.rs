@@ -436,6 +436,7 @@ pub(crate) struct JoinWaiter(OwnKey);
 impl JoinWaiter {
     const NOBODY: JoinWaiter = JoinWaiter(OwnKey::NOBODY);
 
+    #[inline]
     fn is_nobody(self) -> bool {
         self.0 == OwnKey::NOBODY
     }
@@ -451,12 +452,16 @@ struct ForeignJoiners {
 
 impl ForeignJoiners {
     /// Packs `waiter`: an own key as it is, any other waker into a place of its own.
+    #[inline]
     fn pack(&mut self, waiter: WakeRef) -> JoinWaiter {
-        let waker = match waiter {
-            WakeRef::Own(own) if own.tag() != NO_TAG => return JoinWaiter(own),
-            WakeRef::Own(_) => return JoinWaiter::NOBODY, // wakes nobody (`WakeRef::NOBODY`)
-            WakeRef::Other(waker) => waker,
-        };
+        match waiter {
+            // (`WakeRef::NOBODY`, the one own key with `NO_TAG`, packs as itself: nobody.)
+            WakeRef::Own(own) => JoinWaiter(own),
+            WakeRef::Other(waker) => self.put(waker),
+        }
+    }
+
+    fn put(&mut self, waker: Waker) -> JoinWaiter {
         let index = match self.free.pop() {
             Some(index) => {
                 self.places[index as usize] = Some(waker);
@@ -475,20 +480,19 @@ impl ForeignJoiners {
     }
 
     /// The waiter `packed` stands for, taken out of its place if it has one.
+    #[inline]
     fn unpack(&mut self, packed: JoinWaiter) -> Option<WakeRef> {
-        if packed.is_nobody() {
-            return None;
+        match packed.0 {
+            own if own.tag() != NO_TAG => Some(WakeRef::Own(own)),
+            _ if packed.is_nobody() => None,
+            marked => Some(self.take(marked.index())),
         }
-        let own = packed.0;
-        if own.tag() != NO_TAG {
-            return Some(WakeRef::Own(own));
-        }
-        let index = own.index();
+    }
+
+    fn take(&mut self, index: u32) -> WakeRef {
         let waker = self.places[index as usize].take();
         self.free.push(index);
-        Some(WakeRef::Other(
-            waker.expect("a join waiter's place holds its waker"),
-        ))
+        WakeRef::Other(waker.expect("a join waiter's place holds its waker"))
     }
 }
 
@@ -627,9 +631,10 @@ impl TaskSlab {
         self.sites.remove(slot.meta, index as u32);
         // Nobody waits on a task without a handle, the only kind that is freed unfinished;
         // should a waker be left, its place is freed with the slot.
-        let left = self.foreign_joiners.unpack(slot.join_waiter);
-        debug_assert!(left.is_none(), "a freed task still had a join waiter");
-        drop(left);
+        if !slot.join_waiter.is_nobody() {
+            debug_assert!(false, "a freed task still had a join waiter");
+            drop(self.foreign_joiners.unpack(slot.join_waiter));
+        }
         Some(slot)
     }
 
