@@ -430,3 +430,54 @@ fn a_timeout_polled_with_another_waker_arms_at_once() {
         assert_eq!(timer_count(&lp), 0);
     });
 }
+
+// ----- the clock of a `timeout` starts when it first waits, as asyncio's `wait_for` -------
+
+#[test]
+fn a_timeouts_clock_starts_when_it_first_waits_not_when_it_is_made() {
+    vrun(async {
+        let start = tinyloop::now();
+        let t = timeout(ms(50), pending::<()>());
+        sleep(ms(30)).await;
+        // Not started yet: its duration from now, and it moves with the clock.
+        assert_eq!(t.deadline(), tinyloop::now() + ms(50));
+        assert_eq!(t.await, Err(TimeoutError));
+        assert_eq!(since(start), ms(80), "50 ms after its first poll, not its creation");
+    });
+}
+
+#[test]
+fn once_a_timeout_waited_its_deadline_stays_put() {
+    vrun(async {
+        let start = tinyloop::now();
+        let mut t = Box::pin(timeout(ms(50), pending::<()>()));
+        // One poll with the task not woken: the timer is armed and the clock started.
+        poll_fn(|cx| {
+            assert!(t.as_mut().poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(t.deadline(), start + ms(50));
+        sleep(ms(20)).await;
+        assert_eq!(t.deadline(), start + ms(50), "fixed at the first wait");
+        assert_eq!(t.await, Err(TimeoutError));
+        assert_eq!(since(start), ms(50));
+    });
+}
+
+#[test]
+fn a_timeout_put_off_once_starts_its_clock_a_turn_later_and_still_fires() {
+    // The first poll finds the task woken (the inner future yields): no clock read yet. The
+    // second waits for good: the clock starts there, the same virtual instant.
+    vrun(async {
+        let start = tinyloop::now();
+        let r = timeout(ms(40), async {
+            yield_now().await;
+            yield_now().await;
+            pending::<()>().await
+        })
+        .await;
+        assert_eq!(r, Err(TimeoutError));
+        assert_eq!(since(start), ms(40));
+    });
+}

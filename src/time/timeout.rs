@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{sleep_on, Sleep};
+use super::sleep::{timeout_sleep, Sleep};
 use crate::runtime::context;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
@@ -28,6 +28,11 @@ pub struct TimeoutError;
 /// deadline. On expiry the inner future is dropped (its destructors have run) before
 /// `Err(TimeoutError)` is returned.
 ///
+/// The clock for `d` starts when the timeout first waits, as asyncio's `wait_for` starts it
+/// when it first runs: at its first poll, or, when that poll finds its task already woken
+/// again (the inner future woke itself), at the next one, a turn later. A future that
+/// finishes before the timeout ever waits costs no clock read and no timer.
+///
 /// ```
 /// use std::time::Duration;
 /// use tinyloop::{sleep, timeout, TimeoutError};
@@ -48,8 +53,8 @@ pub struct TimeoutError;
 pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
     Timeout {
         inner: Some(fut),
-        // Lazy: polled only after the inner future returned `Pending` (see `SleepState::Lazy`).
-        sleep: sleep_on(context::current("tinyloop::timeout"), d).lazy(),
+        // Lazy, and its clock starts when it first waits (see `Unarmed::LazyFor`).
+        sleep: timeout_sleep(context::current("tinyloop::timeout"), d),
     }
 }
 
