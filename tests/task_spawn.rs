@@ -5,7 +5,7 @@ mod util;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::future::pending;
+use std::future::{pending, Future};
 use std::rc::Rc;
 use std::task::Poll;
 
@@ -401,5 +401,183 @@ fn a_task_polled_again_after_it_completed_is_cancelled_not_a_panic() {
             poll_once(std::pin::Pin::new(&mut t)),
             Poll::Ready(Err(JoinError::Cancelled))
         );
+    });
+}
+
+// ----- tasks with a zero-sized output (`()`, most tasks) keep no tag in their cell ---------
+
+#[test]
+fn a_unit_task_drops_its_future_as_it_finishes_before_its_handle_is_awaited() {
+    vloop().block_on(async {
+        let (guard, watch) = drop_flag();
+        let t = spawn(async move {
+            let _guard = guard;
+            yield_now().await;
+        });
+        yield_now().await;
+        assert!(!watch.is_dropped(), "still running");
+        yield_now().await;
+        assert!(
+            watch.is_dropped(),
+            "finished: its future is gone, though nobody awaited it"
+        );
+        assert_eq!(t.await, Ok(()));
+    });
+}
+
+/// A zero-sized output whose destructor counts.
+struct Token(Rc<Cell<u32>>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[test]
+fn a_zero_sized_output_is_handed_over_once_and_dropped_once() {
+    // `Token` holds an `Rc`, so it has a size; a unit struct with a destructor has none.
+    struct Unit;
+    thread_local!(static DROPS: Cell<u32> = const { Cell::new(0) });
+    impl Drop for Unit {
+        fn drop(&mut self) {
+            DROPS.with(|d| d.set(d.get() + 1));
+        }
+    }
+    assert_eq!(std::mem::size_of::<Unit>(), 0);
+    vloop().block_on(async {
+        // Awaited: the handle gets it; dropped once, by us.
+        let t = spawn(async { Unit });
+        let unit = t.await.unwrap();
+        assert_eq!(DROPS.with(Cell::get), 0);
+        drop(unit);
+        assert_eq!(DROPS.with(Cell::get), 1);
+        // Detached: dropped once, when the task finishes.
+        drop(spawn(async { Unit }));
+        yield_now().await;
+        assert_eq!(DROPS.with(Cell::get), 2);
+        // Finished, then its handle dropped unawaited: dropped once, with the handle.
+        let t = spawn(async { Unit });
+        yield_now().await;
+        assert_eq!(DROPS.with(Cell::get), 2);
+        drop(t);
+        assert_eq!(DROPS.with(Cell::get), 3);
+        // A sized output still works as before.
+        let count = Rc::new(Cell::new(0));
+        let c = Rc::clone(&count);
+        let token = spawn(async move { Token(c) }).await.unwrap();
+        drop(token);
+        assert_eq!(count.get(), 1);
+    });
+}
+
+// ----- join waiters that are not a task of the loop (kept beside the slots) ------------------
+
+/// A waker of another kind than the loop's: counts its wakes.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (std::sync::Arc<CountingWaker>, std::task::Waker) {
+    let counter = std::sync::Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(std::sync::Arc::clone(&counter));
+    (counter, waker)
+}
+
+#[test]
+fn a_handle_polled_with_foreign_wakers_wakes_the_latest_exactly_once() {
+    vloop().block_on(async {
+        let mut tasks: Vec<_> = (0..50u32)
+            .map(|i| {
+                spawn(async move {
+                    for _ in 0..i % 3 {
+                        yield_now().await;
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut counters = Vec::new();
+        for t in &mut tasks {
+            // Two foreign polls: the second waker replaces the first, which is let go.
+            let (first, w1) = counting_waker();
+            let (second, w2) = counting_waker();
+            let mut cx = std::task::Context::from_waker(&w1);
+            assert!(std::pin::Pin::new(&mut *t).poll(&mut cx).is_pending());
+            let mut cx = std::task::Context::from_waker(&w2);
+            assert!(std::pin::Pin::new(&mut *t).poll(&mut cx).is_pending());
+            drop((w1, w2));
+            assert_eq!(
+                std::sync::Arc::strong_count(&first),
+                1,
+                "the replaced waker is let go"
+            );
+            counters.push(second);
+        }
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        for (i, (t, counter)) in tasks.into_iter().zip(counters).enumerate() {
+            let woken = counter.0.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(woken, 1, "task {i}'s waiter woken once");
+            assert_eq!(std::sync::Arc::strong_count(&counter), 1, "and let go");
+            assert_eq!(t.await, Ok(i as u32));
+        }
+    });
+}
+
+#[test]
+fn dropping_a_handle_a_foreign_waker_waits_on_lets_the_waker_go() {
+    vloop().block_on(async {
+        let mut t = spawn(async {
+            yield_now().await;
+            5
+        });
+        let (counter, waker) = counting_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut t).poll(&mut cx).is_pending());
+        drop(waker);
+        assert_eq!(
+            std::sync::Arc::strong_count(&counter),
+            2,
+            "the task's handle holds it"
+        );
+        drop(t); // detached: nobody can poll it again
+        assert_eq!(
+            std::sync::Arc::strong_count(&counter),
+            1,
+            "let go with the handle"
+        );
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // The places it used are used again: many more, all woken.
+        let mut handles: Vec<_> = (0..20).map(|_| spawn(yield_now())).collect();
+        let counters: Vec<_> = handles
+            .iter_mut()
+            .map(|h| {
+                let (counter, waker) = counting_waker();
+                let mut cx = std::task::Context::from_waker(&waker);
+                assert!(std::pin::Pin::new(h).poll(&mut cx).is_pending());
+                counter
+            })
+            .collect();
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        for c in counters {
+            assert_eq!(c.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        }
+        for h in handles {
+            assert_eq!(h.await, Ok(()));
+        }
     });
 }

@@ -442,7 +442,11 @@ fn a_timeouts_clock_starts_when_it_first_waits_not_when_it_is_made() {
         // Not started yet: its duration from now, and it moves with the clock.
         assert_eq!(t.deadline(), tinyloop::now() + ms(50));
         assert_eq!(t.await, Err(TimeoutError));
-        assert_eq!(since(start), ms(80), "50 ms after its first poll, not its creation");
+        assert_eq!(
+            since(start),
+            ms(80),
+            "50 ms after its first poll, not its creation"
+        );
     });
 }
 

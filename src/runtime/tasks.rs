@@ -809,6 +809,59 @@ mod tests {
         ]
     }
 
+    /// A join waiter as the model keeps it.
+    #[derive(Debug)]
+    enum Waiter {
+        Own(OwnKey),
+        Foreign(Waker),
+    }
+
+    impl Waiter {
+        fn hold(&self) -> WakeRef {
+            match self {
+                Waiter::Own(own) => WakeRef::Own(*own),
+                Waiter::Foreign(w) => WakeRef::Other(w.clone()),
+            }
+        }
+    }
+
+    /// Whether `got` is what the model expects.
+    fn same(got: &Option<WakeRef>, expected: &Option<Waiter>) -> bool {
+        match (got, expected) {
+            (None, None) => true,
+            (Some(WakeRef::Own(a)), Some(Waiter::Own(b))) => a == b,
+            (Some(WakeRef::Other(a)), Some(Waiter::Foreign(b))) => a.will_wake(b),
+            _ => false,
+        }
+    }
+
+    /// A foreign waker, told apart by its `Arc`.
+    struct Id(#[allow(dead_code)] u32);
+
+    impl std::task::Wake for Id {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[derive(Clone, Debug)]
+    enum JoinOp {
+        Spawn,
+        /// A `Task` handle's poll: a new waiter (foreign or not) replaces the old.
+        Join(prop::sample::Index, bool),
+        /// The task finishes: its waiter is taken to be woken.
+        Take(prop::sample::Index),
+        /// The slot is freed.
+        Free(prop::sample::Index),
+    }
+
+    fn join_op() -> impl Strategy<Value = JoinOp> {
+        prop_oneof![
+            2 => Just(JoinOp::Spawn),
+            4 => (any::<prop::sample::Index>(), any::<bool>()).prop_map(|(i, f)| JoinOp::Join(i, f)),
+            2 => any::<prop::sample::Index>().prop_map(JoinOp::Take),
+            2 => any::<prop::sample::Index>().prop_map(JoinOp::Free),
+        ]
+    }
+
     proptest! {
         /// The slab against a trivially correct model: every key ever issued, and the state
         /// its task is in (`None` once freed). Stale keys must find nothing, live keys their
@@ -886,6 +939,72 @@ mod tests {
                 for (key, _, _) in &live {
                     prop_assert_eq!(slab.key_at(key.index()), Some(*key));
                 }
+            }
+        }
+
+        /// Join waiters against a model: each live task's waiter (an own key, or a foreign
+        /// waker kept beside the slots), put, replaced and taken in any order, comes back as
+        /// it went in, and foreign places are used again once given back.
+        #[test]
+        fn join_waiters_match_a_model(ops in prop::collection::vec(join_op(), 1..300)) {
+            let mut slab = TaskSlab::default();
+            // Every key issued: (key, live?, who waits: an own key's index or a waker).
+            let mut model: Vec<(TaskKey, bool, Option<Waiter>)> = Vec::new();
+            let mut made = 0u32;
+            for op in ops {
+                match op {
+                    JoinOp::Spawn => {
+                        let key = slab.insert(|_| init());
+                        model.push((key, true, None));
+                    }
+                    JoinOp::Join(pick, foreign) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, live, waiter) = &mut model[pick.index(n)];
+                        if !*live {
+                            continue;
+                        }
+                        let old = slab.take_join_waiter(*key);
+                        prop_assert!(same(&old, waiter), "the waiter put last comes back");
+                        made += 1;
+                        let new = if foreign {
+                            Waiter::Foreign(std::task::Waker::from(Arc::new(Id(made))))
+                        } else {
+                            Waiter::Own(OwnKey::new(1, TaskKey::new(made, 0)))
+                        };
+                        slab.put_join_waiter(*key, new.hold());
+                        *waiter = Some(new);
+                    }
+                    JoinOp::Take(pick) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, live, waiter) = &mut model[pick.index(n)];
+                        let taken = slab.take_join_waiter(*key);
+                        prop_assert_eq!(taken.is_some(), *live && waiter.is_some());
+                        prop_assert!(same(&taken, waiter));
+                        *waiter = None;
+                    }
+                    JoinOp::Free(pick) if !model.is_empty() => {
+                        let n = model.len();
+                        let (key, live, waiter) = &mut model[pick.index(n)];
+                        // As `Core` does: the waiter is taken before a slot is freed.
+                        let taken = slab.take_join_waiter(*key);
+                        prop_assert!(same(&taken, waiter));
+                        prop_assert_eq!(slab.remove(*key).is_some(), *live);
+                        *live = false;
+                        *waiter = None;
+                    }
+                    _ => {}
+                }
+                let foreign = model
+                    .iter()
+                    .filter(|(_, live, w)| *live && matches!(w, Some(Waiter::Foreign(_))))
+                    .count();
+                let places = &slab.foreign_joiners;
+                prop_assert_eq!(places.places.len() - places.free.len(), foreign);
+                prop_assert_eq!(
+                    places.places.iter().filter(|p| p.is_some()).count(),
+                    foreign,
+                    "a place is taken exactly while its waker waits"
+                );
             }
         }
     }
