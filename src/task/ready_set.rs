@@ -34,15 +34,25 @@
 //!   child) lands in the shared list and is polled on the *next* parent poll, so the parent
 //!   cannot spin inside one poll and starve the loop.
 //!
-//! Every waker is made once, when the set is built; polling allocates nothing (the ready list
-//! and the parent's batch are two `Vec`s that swap places and keep their capacity). The wakers
-//! are `Send + Sync`: a child woken from another thread takes the mutex, pushes its index and
-//! wakes the parent through the parent's own (thread-safe) waker.
+//! A child gets a waker of its own only when it keeps one, the way the loop treats its tasks
+//! (`runtime/waker.rs`): the set keeps one *spare* `ChildWaker` and lends it (no clone) to each
+//! child that has none, its index written in first. After the poll, a strong count of one
+//! means the child kept no clone (it finished, or woke itself and returned, as `yield_now`
+//! does, or it waits on something that keeps keys): the spare stays the spare. Above one, a
+//! clone is out there naming this child: the `Arc` becomes the child's own for good, and a
+//! fresh spare is made when next needed. So a child that never keeps its waker costs no
+//! allocation for it, and one that does costs the one it would have cost anyway. Apart from
+//! that, polling allocates nothing (the ready list and the parent's batch are two `Vec`s that
+//! swap places and keep their capacity). The wakers are `Send + Sync`: a child woken from
+//! another thread takes the mutex, pushes its index and wakes the parent through the parent's
+//! own (thread-safe) waker.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
+
+use futures_task::{waker_ref, ArcWake};
 
 /// The half shared between the parent and every child waker.
 struct Shared {
@@ -65,26 +75,25 @@ impl Shared {
     }
 }
 
-/// The waker of child `index`.
+/// The waker of child `index`. (`index` is written only while the set holds the sole
+/// reference, when it lends the spare to another child: an atomic only because the type must
+/// be `Sync`, never raced.)
 struct ChildWaker {
-    index: usize,
+    index: AtomicUsize,
     shared: Arc<Shared>,
 }
 
-impl Wake for ChildWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+impl ArcWake for ChildWaker {
+    fn wake_by_ref(this: &Arc<Self>) {
+        let index = this.index.load(Ordering::Relaxed);
         // Already queued: the parent will poll this child anyway.
-        if self.shared.queued[self.index].swap(true, Ordering::AcqRel) {
+        if this.shared.queued[index].swap(true, Ordering::AcqRel) {
             return;
         }
         let parent = {
-            let mut list = self.shared.lock();
+            let mut list = this.shared.lock();
             let was_empty = list.ready.is_empty();
-            list.ready.push(self.index);
+            list.ready.push(index);
             if was_empty {
                 list.parent.clone()
             } else {
@@ -103,7 +112,10 @@ impl Wake for ChildWaker {
 /// Every child starts out queued, so the first poll polls them all once, in index order.
 pub(crate) struct ReadySet {
     shared: Arc<Shared>,
-    wakers: Box<[Waker]>,
+    /// Each child's own waker, once it kept a clone of the one it was lent.
+    wakers: Box<[Option<Arc<ChildWaker>>]>,
+    /// Lent to the children that have no waker of their own; `None` after it became one's.
+    spare: Option<Arc<ChildWaker>>,
     /// The indices taken from the shared list and not yet polled.
     batch: Vec<usize>,
     /// How far into `batch` the parent has got.
@@ -120,17 +132,10 @@ impl ReadySet {
                 parent: None,
             }),
         });
-        let wakers = (0..len)
-            .map(|index| {
-                Waker::from(Arc::new(ChildWaker {
-                    index,
-                    shared: Arc::clone(&shared),
-                }))
-            })
-            .collect();
         ReadySet {
             shared,
-            wakers,
+            wakers: (0..len).map(|_| None).collect(),
+            spare: None,
             batch: (0..len).collect(),
             cursor: 0,
         }
@@ -154,12 +159,68 @@ impl ReadySet {
             // (for the next parent poll). The swap, unlike a store, acquires whatever the
             // waking thread wrote before it woke us.
             self.shared.queued[index].swap(false, Ordering::AcqRel);
-            let mut child_cx = Context::from_waker(&self.wakers[index]);
-            if let Some(out) = poll_child(index, &mut child_cx) {
-                return Some(out);
+            // Its own waker, or the spare lent to it.
+            let lent = match self.wakers[index] {
+                Some(_) => None,
+                None => Some(self.lend_spare(index)),
+            };
+            let out = {
+                let waker = lent.as_ref().or(self.wakers[index].as_ref());
+                let waker = waker_ref(waker.expect("a child has its own waker or the spare"));
+                poll_child(index, &mut Context::from_waker(&waker))
+            };
+            if let Some(spare) = lent {
+                self.keep_or_return(index, spare);
+            }
+            if out.is_some() {
+                return out;
             }
         }
         None
+    }
+
+    /// After child `index` was polled with the spare: a clone of it out there names this
+    /// child, which keeps it as its own; else it goes back to being the spare.
+    #[inline]
+    fn keep_or_return(&mut self, index: usize, spare: Arc<ChildWaker>) {
+        if Arc::strong_count(&spare) > 1 {
+            self.wakers[index] = Some(spare);
+        } else {
+            // Pairs with the `Release` decrement of the last clone another thread dropped:
+            // its reads of the index happen before the spare is pointed elsewhere.
+            fence(Ordering::Acquire);
+            self.spare = Some(spare);
+        }
+    }
+
+    /// The spare waker, pointed at child `index` (made afresh if the last became a child's).
+    #[inline]
+    fn lend_spare(&mut self, index: usize) -> Arc<ChildWaker> {
+        match self.spare.take() {
+            Some(spare) => {
+                // Nobody else holds it (a clone would have made it a child's own).
+                spare.index.store(index, Ordering::Relaxed);
+                spare
+            }
+            None => self.new_waker(index),
+        }
+    }
+
+    fn new_waker(&self, index: usize) -> Arc<ChildWaker> {
+        Arc::new(ChildWaker {
+            index: AtomicUsize::new(index),
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Child `index`'s own waker, made now if it has none (for the tests, which wake children
+    /// by hand).
+    #[cfg(test)]
+    fn waker(&mut self, index: usize) -> Waker {
+        if self.wakers[index].is_none() {
+            self.wakers[index] = Some(self.new_waker(index));
+        }
+        futures_task::waker(Arc::clone(self.wakers[index].as_ref().unwrap()))
     }
 
     /// Registers the parent's waker and moves the shared ready list onto the end of `batch`.
@@ -202,7 +263,7 @@ impl fmt::Debug for ReadySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
 
     struct CountWaker(AtomicUsize);
 
@@ -231,9 +292,9 @@ mod tests {
         assert_eq!(polled(&mut set, &mut cx), vec![0, 1, 2, 3]);
         assert_eq!(polled(&mut set, &mut cx), Vec::<usize>::new());
 
-        set.wakers[2].wake_by_ref();
-        set.wakers[2].wake_by_ref(); // queued once
-        set.wakers[0].wake_by_ref();
+        set.waker(2).wake_by_ref();
+        set.waker(2).wake_by_ref(); // queued once
+        set.waker(0).wake_by_ref();
         // Only the wake that made the list non-empty woke the parent.
         assert_eq!(parent.0.load(Ordering::SeqCst), 1);
         assert_eq!(polled(&mut set, &mut cx), vec![2, 0]);
@@ -274,9 +335,39 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut set = ReadySet::new(3);
         assert_eq!(set.poll_woken(&mut cx, |i, _| Some(i)), Some(0));
-        set.wakers[0].wake_by_ref();
-        set.wakers[2].wake_by_ref(); // still in the batch: not listed twice
+        set.waker(0).wake_by_ref();
+        set.waker(2).wake_by_ref(); // still in the batch: not listed twice
         assert_eq!(polled(&mut set, &mut cx), vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn only_a_child_that_keeps_its_waker_gets_one_and_its_clone_stays_its_own() {
+        let waker = Waker::from(Arc::new(CountWaker(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        let mut set = ReadySet::new(4);
+        let mut kept = None;
+        let none: Option<()> = set.poll_woken(&mut cx, |i, child_cx| {
+            if i == 1 {
+                kept = Some(child_cx.waker().clone()); // child 1 keeps a clone
+            }
+            None
+        });
+        assert!(none.is_none());
+        let owners: Vec<bool> = set.wakers.iter().map(Option::is_some).collect();
+        assert_eq!(
+            owners,
+            [false, true, false, false],
+            "one waker made, for child 1"
+        );
+        // The spare was lent to children 2 and 3 after child 1 kept the first one: the clone
+        // still names child 1.
+        kept.unwrap().wake();
+        assert_eq!(polled(&mut set, &mut cx), vec![1]);
+        // And later lends of the spare do not touch it.
+        let (a, b) = (set.waker(0), set.waker(3));
+        a.wake_by_ref();
+        b.wake_by_ref();
+        assert_eq!(polled(&mut set, &mut cx), vec![0, 3]);
     }
 
     #[test]
@@ -286,7 +377,7 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut set = ReadySet::new(3);
         polled(&mut set, &mut cx);
-        let child = set.wakers[1].clone();
+        let child = set.waker(1);
         std::thread::spawn(move || child.wake()).join().unwrap();
         assert_eq!(parent.0.load(Ordering::SeqCst), 1);
         assert_eq!(polled(&mut set, &mut cx), vec![1]);
