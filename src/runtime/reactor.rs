@@ -386,6 +386,14 @@ impl Reactor {
         self.len
     }
 
+    /// Whether a poll could bring anything but the cross-thread waker's event: a registered
+    /// source, or the SIGINT self-pipe. (A wake from another thread is also sent down the
+    /// loop's channel, which the loop reads every turn, so a busy loop need not poll for it.)
+    #[inline]
+    pub(crate) fn has_sources(&self) -> bool {
+        self.len > 0 || self.signal_waker.is_some()
+    }
+
     /// Registers `source` for `interest` under a fresh token.
     pub(super) fn register(
         &mut self,
