@@ -464,3 +464,39 @@ fn a_waker_kept_past_its_tasks_end_wakes_no_later_task() {
         later.cancel();
     });
 }
+
+#[test]
+fn a_wake_from_a_thread_reaches_a_loop_kept_busy_by_yielding_tasks() {
+    // No socket is registered, so a busy turn never asks the OS poller: the wake must come in
+    // through the loop's channel, which every turn reads.
+    within(Duration::from_secs(20), || {
+        tinyloop::run(async {
+            let stop = Rc::new(Cell::new(false));
+            let s = Rc::clone(&stop);
+            let spinner = spawn(async move {
+                while !s.get() {
+                    yield_now().await;
+                }
+            });
+            let (tx, rx) = mpsc::channel::<Waker>();
+            let waker_thread = thread::spawn(move || {
+                let waker = rx.recv().unwrap();
+                thread::sleep(ms(20));
+                waker.wake();
+            });
+            let mut sent = false;
+            poll_fn(|cx| {
+                if sent {
+                    return Poll::Ready(());
+                }
+                tx.send(cx.waker().clone()).unwrap();
+                sent = true;
+                Poll::Pending
+            })
+            .await;
+            stop.set(true);
+            spinner.await.unwrap();
+            waker_thread.join().unwrap();
+        })
+    });
+}
