@@ -159,23 +159,22 @@ impl Sleep {
     }
 
     /// The deadline, from the loop's origin; see [`Sleep::deadline`].
+    #[inline]
     fn deadline_nanos(&self) -> i64 {
         match self.state {
-            SleepState::Unarmed(Unarmed::LazyFor | Unarmed::PutOffFor) => self
-                .core
-                .clock
-                .nanos_after(self.core.clock.now(), self.duration()),
+            SleepState::Unarmed(Unarmed::LazyFor | Unarmed::PutOffFor) => {
+                // `deadline` holds the duration (positive nanoseconds): from now. Past
+                // `i64::MAX` it saturates, decades away, where a deadline never fires.
+                let now = self.core.clock.nanos_of(self.core.clock.now());
+                now.saturating_add(self.deadline)
+            }
             _ => self.deadline,
         }
     }
 
-    /// What `deadline` holds while the clock has not started ([`Unarmed::LazyFor`]).
-    fn duration(&self) -> Duration {
-        Duration::from_nanos(self.deadline.unsigned_abs())
-    }
-
     /// Fixes the deadline of a `Sleep` whose clock has not started ([`Unarmed::LazyFor`]):
     /// its duration from now. The state becomes the same step with the clock started.
+    #[inline]
     fn start_clock(&mut self) {
         let started = match self.state {
             SleepState::Unarmed(Unarmed::LazyFor) => Unarmed::Lazy,
