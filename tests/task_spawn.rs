@@ -425,7 +425,8 @@ fn a_unit_task_drops_its_future_as_it_finishes_before_its_handle_is_awaited() {
     });
 }
 
-/// A zero-sized output whose destructor counts.
+/// An output with a size (it holds an `Rc`) whose destructor counts: the `Cell` path, beside
+/// the zero-sized `Unit` below, which takes the `Bare` one.
 struct Token(Rc<Cell<u32>>);
 
 impl Drop for Token {
