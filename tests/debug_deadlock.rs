@@ -358,6 +358,28 @@ fn a_sleep_reset_from_duration_max_still_fires() {
 }
 
 #[test]
+fn a_far_sleep_that_is_dropped_no_longer_counts_against_a_deadlock() {
+    // Parked in the timers' far table while it waits, and out of it when dropped: the loop
+    // then sees that nothing can ever wake it. (The window only guards against a hang.)
+    for virtual_time in [false, true] {
+        let report = reports_within(Duration::from_secs(20), virtual_time, || {
+            Box::pin(async {
+                let mut far = Box::pin(tinyloop::sleep(Duration::MAX));
+                std::future::poll_fn(|cx| {
+                    assert!(far.as_mut().poll(cx).is_pending());
+                    Poll::Ready(())
+                })
+                .await;
+                drop(far);
+                std::future::pending::<()>().await;
+            })
+        });
+        let report = report.expect("reported, not kept waiting by a dropped far sleep");
+        assert!(report.starts_with("deadlock:"), "{report}");
+    }
+}
+
+#[test]
 fn a_waker_dropped_by_a_thread_without_waking_is_then_a_deadlock() {
     // Held outside, the waker keeps the loop quiet; once the thread drops it unused, the loop
     // looks again and reports.

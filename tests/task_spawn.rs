@@ -6,8 +6,11 @@ mod util;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::future::{pending, Future};
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use tinyloop::{
     all_tasks, current_task, sleep, spawn, spawn_named, yield_now, JoinError, Loop, TaskState,
@@ -475,20 +478,20 @@ fn a_zero_sized_output_is_handed_over_once_and_dropped_once() {
 // ----- join waiters that are not a task of the loop (kept beside the slots) ------------------
 
 /// A waker of another kind than the loop's: counts its wakes.
-struct CountingWaker(std::sync::atomic::AtomicUsize);
+struct CountingWaker(AtomicUsize);
 
-impl std::task::Wake for CountingWaker {
-    fn wake(self: std::sync::Arc<Self>) {
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
-fn counting_waker() -> (std::sync::Arc<CountingWaker>, std::task::Waker) {
-    let counter = std::sync::Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
-    let waker = std::task::Waker::from(std::sync::Arc::clone(&counter));
+fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&counter));
     (counter, waker)
 }
 
@@ -510,25 +513,21 @@ fn a_handle_polled_with_foreign_wakers_wakes_the_latest_exactly_once() {
             // Two foreign polls: the second waker replaces the first, which is let go.
             let (first, w1) = counting_waker();
             let (second, w2) = counting_waker();
-            let mut cx = std::task::Context::from_waker(&w1);
-            assert!(std::pin::Pin::new(&mut *t).poll(&mut cx).is_pending());
-            let mut cx = std::task::Context::from_waker(&w2);
-            assert!(std::pin::Pin::new(&mut *t).poll(&mut cx).is_pending());
+            let mut cx = Context::from_waker(&w1);
+            assert!(Pin::new(&mut *t).poll(&mut cx).is_pending());
+            let mut cx = Context::from_waker(&w2);
+            assert!(Pin::new(&mut *t).poll(&mut cx).is_pending());
             drop((w1, w2));
-            assert_eq!(
-                std::sync::Arc::strong_count(&first),
-                1,
-                "the replaced waker is let go"
-            );
+            assert_eq!(Arc::strong_count(&first), 1, "the replaced waker is let go");
             counters.push(second);
         }
         for _ in 0..3 {
             yield_now().await;
         }
         for (i, (t, counter)) in tasks.into_iter().zip(counters).enumerate() {
-            let woken = counter.0.load(std::sync::atomic::Ordering::SeqCst);
+            let woken = counter.0.load(Ordering::SeqCst);
             assert_eq!(woken, 1, "task {i}'s waiter woken once");
-            assert_eq!(std::sync::Arc::strong_count(&counter), 1, "and let go");
+            assert_eq!(Arc::strong_count(&counter), 1, "and let go");
             assert_eq!(t.await, Ok(i as u32));
         }
     });
@@ -542,32 +541,24 @@ fn dropping_a_handle_a_foreign_waker_waits_on_lets_the_waker_go() {
             5
         });
         let (counter, waker) = counting_waker();
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(std::pin::Pin::new(&mut t).poll(&mut cx).is_pending());
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut t).poll(&mut cx).is_pending());
         drop(waker);
-        assert_eq!(
-            std::sync::Arc::strong_count(&counter),
-            2,
-            "the task's handle holds it"
-        );
+        assert_eq!(Arc::strong_count(&counter), 2, "the task's handle holds it");
         drop(t); // detached: nobody can poll it again
-        assert_eq!(
-            std::sync::Arc::strong_count(&counter),
-            1,
-            "let go with the handle"
-        );
+        assert_eq!(Arc::strong_count(&counter), 1, "let go with the handle");
         for _ in 0..3 {
             yield_now().await;
         }
-        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
         // The places it used are used again: many more, all woken.
         let mut handles: Vec<_> = (0..20).map(|_| spawn(yield_now())).collect();
         let counters: Vec<_> = handles
             .iter_mut()
             .map(|h| {
                 let (counter, waker) = counting_waker();
-                let mut cx = std::task::Context::from_waker(&waker);
-                assert!(std::pin::Pin::new(h).poll(&mut cx).is_pending());
+                let mut cx = Context::from_waker(&waker);
+                assert!(Pin::new(h).poll(&mut cx).is_pending());
                 counter
             })
             .collect();
@@ -575,7 +566,7 @@ fn dropping_a_handle_a_foreign_waker_waits_on_lets_the_waker_go() {
             yield_now().await;
         }
         for c in counters {
-            assert_eq!(c.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert_eq!(c.0.load(Ordering::SeqCst), 1);
         }
         for h in handles {
             assert_eq!(h.await, Ok(()));

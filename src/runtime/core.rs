@@ -28,7 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::rc::{self, Rc};
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ use super::schedule::Schedule;
 use super::signals::SignalState;
 use super::tasks::{Body, BoxedCell, MetaView, Origin, Slot, SlotInit, State, TaskKey, TaskSlab};
 use super::timers::{Callback, TimerEntry, Timers};
-use super::waker::{OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
+use super::waker::{kept_by_someone, OwnKey, Remote, Shared, TaskWaker, WakeRef, NO_TAG};
 
 /// How many turns with ready work may pass before the loop polls for I/O anyway (tokio's
 /// `event_interval` is 61 for the same reason): a turn with ready tasks skips the poller's
@@ -800,12 +800,9 @@ impl Core {
     /// it back and forth would allocate every time).
     #[inline]
     fn keep_or_return(&self, waker: Arc<TaskWaker>) -> Option<Arc<TaskWaker>> {
-        if Arc::strong_count(&waker) > 1 {
+        if kept_by_someone(&waker) {
             return Some(waker);
         }
-        // Pairs with the `Release` decrement of the last clone another thread dropped: its
-        // reads of the key happen before the spare is re-keyed.
-        fence(Ordering::Acquire);
         // Not in the channel (that would be a clone), so no wake of it is pending: a spare
         // never carries a stale `remote_queued` into the next task it is lent to.
         debug_assert!(!waker.remote_queued.load(Ordering::Relaxed));

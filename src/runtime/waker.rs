@@ -37,7 +37,7 @@
 mod wake;
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -251,6 +251,24 @@ impl std::fmt::Debug for WakeRef {
             WakeRef::Other(_) => f.write_str("WakeRef::Other"),
         }
     }
+}
+
+/// Whether anyone besides the caller holds a clone of `spare`, a waker the caller lent out
+/// for one poll (through `futures_task::waker_ref`, no clone): then a clone names the
+/// borrower, and the borrower keeps it as its own. The loop lends its spare `TaskWaker` to
+/// tasks this way (`Core::keep_or_return`), and `gather`'s ready set its spare child waker
+/// (`task/ready_set.rs`). When nobody does, this also acquires whatever the holder of the last
+/// clone (maybe on another thread) did before dropping it, so the caller may point the spare
+/// at someone else.
+#[inline]
+pub(crate) fn kept_by_someone<T>(spare: &Arc<T>) -> bool {
+    if Arc::strong_count(spare) > 1 {
+        return true;
+    }
+    // Pairs with the `Release` decrement of the last clone another thread dropped: its reads
+    // of whom the waker names happen before the caller re-points it.
+    fence(Ordering::Acquire);
+    false
 }
 
 #[cfg(test)]

@@ -48,11 +48,13 @@
 //! own (thread-safe) waker.
 
 use std::fmt;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
 
 use futures_task::{waker_ref, ArcWake};
+
+use crate::runtime::waker::kept_by_someone;
 
 /// The half shared between the parent and every child waker.
 struct Shared {
@@ -183,12 +185,9 @@ impl ReadySet {
     /// child, which keeps it as its own; else it goes back to being the spare.
     #[inline]
     fn keep_or_return(&mut self, index: usize, spare: Arc<ChildWaker>) {
-        if Arc::strong_count(&spare) > 1 {
+        if kept_by_someone(&spare) {
             self.wakers[index] = Some(spare);
         } else {
-            // Pairs with the `Release` decrement of the last clone another thread dropped:
-            // its reads of the index happen before the spare is pointed elsewhere.
-            fence(Ordering::Acquire);
             self.spare = Some(spare);
         }
     }

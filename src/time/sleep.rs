@@ -124,7 +124,7 @@ enum Unarmed {
     Lazy,
     /// A lazy `Sleep` put off once: the next poll arms it, or checks the deadline.
     PutOff,
-    /// A `timeout`'s ([`Sleep::for_timeout`]): lazy like `Lazy`, and its clock not started
+    /// A `timeout`'s ([`timeout_sleep`]): lazy like `Lazy`, and its clock not started
     /// yet: `deadline` holds the duration, not a point in time. The first poll that needs the
     /// deadline (to arm the timer, or a second put-off) reads the clock and fixes it that long
     /// from then ([`Sleep::start_clock`]), as asyncio's `wait_for` starts its clock when it
@@ -231,7 +231,7 @@ impl Sleep {
     /// future returned `Pending`.
     #[inline]
     pub(crate) fn lazy(mut self) -> Sleep {
-        // (`for_timeout` makes the other lazy kind, whose clock has not started.)
+        // (`timeout_sleep` makes the other lazy kind, whose clock has not started.)
         if matches!(self.state, SleepState::Unarmed(Unarmed::New)) {
             self.state = SleepState::Unarmed(Unarmed::Lazy);
         }
