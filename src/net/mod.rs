@@ -17,17 +17,22 @@
 //!
 //! ```text
 //!   stream.read(buf).await
-//!     └─ Registered::async_io(Read, recv)          net/registered.rs
+//!     ├─ a byte kept from the last read? ──▶ it goes first     net/stream.rs
+//!     └─ Registered::transfer(Read, readv)          net/registered.rs
 //!          ├─ readiness says readable? ── no ──▶ park waker in the reactor, Pending
-//!          └─ yes: recv(2)
-//!               ├─ got bytes / EOF / error ──▶ Ready
+//!          └─ yes: readv(2) into buf + a one-byte spare
+//!               ├─ fewer bytes than asked ──▶ clear "readable" (drained), Ready
+//!               ├─ all, spare included ──▶ keep the spare byte, Ready
+//!               ├─ EOF / error ──▶ Ready
 //!               └─ WouldBlock ──▶ clear "readable", loop back (and park)
 //!   ... later, Reactor::poll sees the fd readable, sets "readable", hands the waker
-//!   to the loop, the task runs again and retries recv(2).
+//!   to the loop, the task runs again and retries readv(2).
 //! ```
 //!
 //! This is asyncio's `sock_recv` → `_sock_recv` → `add_reader` dance, with the reactor's
 //! readiness state standing in for the "is a reader callback installed" bookkeeping. The
+//! spare byte tells a read that filled its buffer whether more is waiting, which saves the
+//! `WouldBlock` call asyncio makes after each message (`net/stream.rs`). The
 //! reactor itself (tokens, generations, edge-triggered rules) is documented in
 //! `runtime/reactor.rs`.
 //!

@@ -70,54 +70,68 @@ impl<S: Source + WaitLabel + ?Sized> Registered<S> {
         }
     }
 
-    /// One poll of a byte transfer of `len` bytes: as `async_io`'s poll, and a short
-    /// transfer clears readiness at once (the socket is drained, or its send buffer full).
+    /// One poll of a byte transfer: as `async_io`'s poll, and a transfer that proves the
+    /// socket drained ([`Moved::drained`]) clears readiness at once.
     pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
-        len: usize,
-        mut op: impl FnMut(&S) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
+        mut op: impl FnMut(&S) -> io::Result<Moved>,
+    ) -> Poll<io::Result<Moved>> {
         if !crate::runtime::coop::proceed(cx) {
             return Poll::Pending; // budget spent: nothing taken, the task is woken (coop.rs)
         }
         let polled = self
             .reg
-            .poll_io(cx, dir, None, || op(&self.io), |&n| short(n, len));
+            .poll_io(cx, dir, None, || op(&self.io), Moved::drained);
         if polled.is_pending() {
             note_wait(WaitOn::Label(self.io.wait_label(dir)));
         }
         polled
     }
 
-    /// A byte transfer of `len` bytes: as `async_io`, with `poll_transfer`'s shortcut.
+    /// A byte transfer: as `async_io`, with `poll_transfer`'s shortcut.
     pub(crate) fn transfer<Op>(
         &self,
         dir: Direction,
-        len: usize,
         op: Op,
-    ) -> IoFuture<'_, S, Op, impl Fn(&usize) -> bool>
+    ) -> IoFuture<'_, S, Op, fn(&Moved) -> bool>
     where
-        Op: FnMut(&S) -> io::Result<usize>,
+        Op: FnMut(&S) -> io::Result<Moved>,
     {
         IoFuture {
             io: self,
             dir,
             ticket: None,
             op,
-            drained: move |&n: &usize| short(n, len),
+            drained: Moved::drained,
         }
+    }
+}
+
+/// What one byte transfer moved, and whether it proved the socket drained in its direction.
+///
+/// A read that got fewer bytes than it asked the kernel for emptied the receive queue; a
+/// write that the send buffer cut short filled it. Either way the next try could only
+/// answer `WouldBlock`, so readiness is cleared at once and that system call is saved
+/// (with edge-triggered polling, the next arrival or drain brings a fresh event). A full
+/// transfer proves nothing: readiness stays, and the next call goes to the kernel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moved {
+    /// Bytes moved to or from the caller's buffer.
+    pub(crate) n: usize,
+    /// Whether the socket is now known to be drained (empty for reads, full for writes).
+    pub(crate) drained: bool,
+}
+
+impl Moved {
+    fn drained(&self) -> bool {
+        self.drained
     }
 }
 
 fn never_drained<R>(_: &R) -> bool {
     false
-}
-
-/// A transfer that moved some but not all bytes found the socket drained (or full).
-fn short(n: usize, len: usize) -> bool {
-    n > 0 && n < len
 }
 
 /// The future of one socket operation: `op` retried until done, parking in between.

@@ -9,7 +9,7 @@
 //! | `stream.split()`      | `ReadHalf<'_>`, `WriteHalf<'_>`  | both in one task (`gather!`) |
 //! | `stream.into_split()` | `OwnedReadHalf`, `OwnedWriteHalf` | in two spawned tasks        |
 //!
-//! Both kinds point at one engine, `Registered<dyn ByteStream>` (borrowed, or shared
+//! Both kinds point at one engine, `Registered<Stream<dyn ByteStream>>` (borrowed, or shared
 //! through an `Rc`), whichever stream type it came from (TCP or Unix). The reactor keeps
 //! read and write waiters apart, so a reader parked on "readable" and a writer parked on
 //! "writable" never disturb each other.
@@ -21,9 +21,10 @@ use std::rc::Rc;
 use super::registered::Registered;
 use super::stream::{
     impl_async_read, impl_async_write, stream_read_methods, stream_write_methods, ByteStream,
+    Stream,
 };
 
-type Engine = Registered<dyn ByteStream>;
+type Engine = Registered<Stream<dyn ByteStream>>;
 
 /// The reading half of a stream, borrowed by [`TcpStream::split`](super::TcpStream::split)
 /// (or `UnixStream::split`).

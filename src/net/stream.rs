@@ -3,41 +3,61 @@
 //! `StreamWriter.write` + `drain`.
 //!
 //! asyncio's transport keeps a write buffer and a reader callback; here there is no hidden
-//! buffer at all: `write` hands bytes straight to the kernel (`send`) and returns how many
-//! it took, like a raw socket. Buffering, when wanted, is explicit: `io::BufWriter`.
+//! write buffer at all: `write` hands bytes straight to the kernel (`send`) and returns how
+//! many it took, like a raw socket. Buffering, when wanted, is explicit: `io::BufWriter`.
 //!
-//! One engine serves every stream type: `Registered<dyn ByteStream>`. A `TcpStream` owns a
-//! `Registered<mio::net::TcpStream>`, and its halves borrow (or share, through `Rc`) the
-//! same value viewed as `Registered<dyn ByteStream>`. Read and write readiness and their
-//! waiters are separate in the reactor, so one task can read while another writes.
+//! One engine serves every stream type: `Registered<Stream<dyn ByteStream>>`. A `TcpStream`
+//! owns a `Registered<Stream<mio::net::TcpStream>>`, and its halves borrow (or share,
+//! through `Rc`) the same value viewed through `dyn ByteStream`. Read and write readiness
+//! and their waiters are separate in the reactor, so one task can read while another writes.
 //!
 //! Writes go through `send(2)`, which std calls with `MSG_NOSIGNAL` on Linux: writing to
 //! a peer that has gone away returns `EPIPE`/`ECONNRESET` as an `io::Error` instead of
 //! raising `SIGPIPE`. (Vectored writes would use `writev`, which has no such flag, so this
 //! engine does not offer them.)
+//!
+//! # Reading one byte ahead
+//!
+//! With edge-triggered polling a reader may only wait for the next event once it knows the
+//! socket is empty. A read that fills the caller's buffer exactly does not tell: the next
+//! read has to ask, and gets `WouldBlock` back (a system call for nothing, 0.5 µs here).
+//! A protocol that reads exact lengths (`read_exact` of a header, then of a body) pays that
+//! on every message. So a read asks the kernel for one byte more than the buffer holds
+//! (`readv` into the buffer and a one-byte spare):
+//!
+//! - fewer bytes than asked: the receive queue is empty, readiness is cleared, and the next
+//!   read waits for the next event without a system call;
+//! - all of them: the spare byte is kept in the stream ([`Ahead`]) and is the first byte
+//!   the next read returns, before anything newer from the kernel.
+//!
+//! Nothing is lost or reordered: the kept byte always goes out first, and an error the
+//! kernel reports while a kept byte is being returned waits its turn behind it. Dropping
+//! the stream drops the byte, as closing a socket drops what the kernel still holds.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use mio::event::Source;
+use mio::{Interest, Registry, Token};
 
-use super::registered::{Registered, WaitLabel};
+use super::registered::{Moved, Registered, WaitLabel};
 use crate::runtime::reactor::Direction;
 
 /// What a stream socket can do without waiting; implemented by mio's TCP and Unix streams.
 /// `WaitLabel` comes along so that a wait through `dyn ByteStream` still names its type.
 pub(crate) trait ByteStream: Source + WaitLabel {
-    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
     fn write_some(&self, buf: &[u8]) -> io::Result<usize>;
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 }
 
 impl ByteStream for mio::net::TcpStream {
-    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&mut &*self).read(buf)
+    fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&mut &*self).read_vectored(bufs)
     }
     fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
         (&mut &*self).write(buf)
@@ -48,8 +68,8 @@ impl ByteStream for mio::net::TcpStream {
 }
 
 impl ByteStream for mio::net::UnixStream {
-    fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&mut &*self).read(buf)
+    fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&mut &*self).read_vectored(bufs)
     }
     fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
         (&mut &*self).write(buf)
@@ -59,25 +79,147 @@ impl ByteStream for mio::net::UnixStream {
     }
 }
 
+/// A stream socket and what it read ahead of its reader (see [the module](self)).
+pub(crate) struct Stream<S: ?Sized> {
+    ahead: Cell<Ahead>,
+    sock: S, // last, so that `Stream<TcpStream>` coerces to `Stream<dyn ByteStream>`
+}
+
+/// What the next read returns before asking the kernel again.
+#[derive(Debug, Default)]
+enum Ahead {
+    #[default]
+    Nothing,
+    /// The spare byte of a read that filled its buffer.
+    Byte(u8),
+    /// An error the kernel reported while a kept byte was being returned.
+    Error(io::Error),
+}
+
+impl<S> Stream<S> {
+    pub(crate) fn new(sock: S) -> Stream<S> {
+        Stream {
+            ahead: Cell::new(Ahead::Nothing),
+            sock,
+        }
+    }
+}
+
+impl<S: ?Sized> Stream<S> {
+    /// The socket, for calls that read no bytes (addresses, options, connect's check).
+    pub(crate) fn sock(&self) -> &S {
+        &self.sock
+    }
+}
+
+impl<S: ByteStream + ?Sized> Stream<S> {
+    /// One read into `buf` (not empty): the kept byte if there is one, then as much as the
+    /// kernel has, asking it for one byte more than fits (see [the module](self)).
+    pub(crate) fn read_some(&self, buf: &mut [u8]) -> io::Result<Moved> {
+        let kept = match self.ahead.take() {
+            Ahead::Nothing => 0,
+            Ahead::Byte(byte) => {
+                buf[0] = byte;
+                1
+            }
+            Ahead::Error(e) => return Err(e),
+        };
+        let rest = &mut buf[kept..];
+        if rest.is_empty() {
+            return Ok(Moved {
+                n: kept,
+                drained: false,
+            });
+        }
+        let room = rest.len();
+        let mut spare = [0u8; 1];
+        let got = match self
+            .sock
+            .read_vectored(&mut [IoSliceMut::new(rest), IoSliceMut::new(&mut spare)])
+        {
+            Ok(got) => got,
+            Err(e) if kept == 0 => return Err(e), // `WouldBlock` included: the engine waits
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(Moved {
+                    n: kept,
+                    drained: true,
+                });
+            }
+            Err(e) => {
+                self.ahead.set(Ahead::Error(e)); // after the kept byte, as the kernel said
+                return Ok(Moved {
+                    n: kept,
+                    drained: false,
+                });
+            }
+        };
+        if got > room {
+            self.ahead.set(Ahead::Byte(spare[0]));
+        }
+        Ok(Moved {
+            n: kept + got.min(room),
+            drained: got > 0 && got <= room, // 0 is end of stream: it must stay readable
+        })
+    }
+
+    fn write_some(&self, buf: &[u8]) -> io::Result<Moved> {
+        let n = self.sock.write_some(buf)?;
+        Ok(Moved {
+            n,
+            drained: n > 0 && n < buf.len(), // the send buffer is full
+        })
+    }
+}
+
+impl<S: Source + ?Sized> Source for Stream<S> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.sock.register(registry, token, interest)
+    }
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.sock.reregister(registry, token, interest)
+    }
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.sock.deregister(registry)
+    }
+}
+
+impl<S: WaitLabel + ?Sized> WaitLabel for Stream<S> {
+    #[inline]
+    fn wait_label(&self, dir: Direction) -> &'static str {
+        self.sock.wait_label(dir)
+    }
+}
+
 /// The engine behind every stream type's read and write methods.
-impl<S: ByteStream + ?Sized> Registered<S> {
+impl<S: ByteStream + ?Sized> Registered<Stream<S>> {
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        if len == 0 {
+        if buf.is_empty() {
             return Poll::Ready(Ok(0)); // as std: nothing asked, nothing to wait for
         }
-        self.poll_transfer(cx, Direction::Read, len, |s| s.read_some(buf))
+        self.poll_transfer(cx, Direction::Read, |s| s.read_some(buf))
+            .map_ok(|moved| moved.n)
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.poll_transfer(cx, Direction::Write, buf.len(), |s| s.write_some(buf))
+        self.poll_transfer(cx, Direction::Write, |s| s.write_some(buf))
+            .map_ok(|moved| moved.n)
     }
 
     pub(crate) fn read<'a>(
@@ -85,7 +227,7 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<usize>> + 'a {
         let len = buf.len();
-        NonEmpty((len > 0).then(|| self.transfer(Direction::Read, len, move |s| s.read_some(buf))))
+        NonEmpty((len > 0).then(|| self.transfer(Direction::Read, move |s| s.read_some(buf))))
     }
 
     pub(crate) async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
@@ -102,9 +244,8 @@ impl<S: ByteStream + ?Sized> Registered<S> {
         &'a self,
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<usize>> + 'a {
-        let len = buf.len();
         NonEmpty(
-            (len > 0).then(|| self.transfer(Direction::Write, len, move |s| s.write_some(buf))),
+            (!buf.is_empty()).then(|| self.transfer(Direction::Write, move |s| s.write_some(buf))),
         )
     }
 
@@ -124,7 +265,7 @@ impl<S: ByteStream + ?Sized> Registered<S> {
     }
 
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self.get_ref().shutdown(how) {
+        match self.get_ref().sock().shutdown(how) {
             // The peer already closed: the stream is as shut as it can get.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             other => other,
@@ -138,12 +279,12 @@ impl<S: ByteStream + ?Sized> Registered<S> {
 /// take for end of stream). `Option` keeps the pending future as small as the bare one.
 struct NonEmpty<F>(Option<F>);
 
-impl<F: Future<Output = io::Result<usize>> + Unpin> Future for NonEmpty<F> {
+impl<F: Future<Output = io::Result<Moved>> + Unpin> Future for NonEmpty<F> {
     type Output = io::Result<usize>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().0 {
-            Some(transfer) => Pin::new(transfer).poll(cx),
+            Some(transfer) => Pin::new(transfer).poll(cx).map_ok(|moved| moved.n),
             None => Poll::Ready(Ok(0)),
         }
     }

@@ -28,7 +28,9 @@ use mio::Interest;
 use super::addr::{no_addresses, ToSocketAddrs};
 use super::registered::Registered;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::stream::{impl_async_read, impl_async_write, stream_read_methods, stream_write_methods};
+use super::stream::{
+    impl_async_read, impl_async_write, stream_read_methods, stream_write_methods, Stream,
+};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::Direction;
@@ -165,7 +167,7 @@ impl fmt::Debug for TcpListener {
 #[doc(alias = "StreamReader")]
 #[doc(alias = "StreamWriter")]
 pub struct TcpStream {
-    io: Registered<mio::net::TcpStream>,
+    io: Registered<Stream<mio::net::TcpStream>>,
 }
 
 impl TcpStream {
@@ -224,6 +226,7 @@ impl TcpStream {
         stream
             .io
             .async_io(Direction::Write, |s| {
+                let s = s.sock();
                 if let Some(e) = s.take_error()? {
                     return Err(e);
                 }
@@ -243,11 +246,11 @@ impl TcpStream {
     pub(crate) fn from_mio(core: &Rc<Core>, stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(TcpStream {
-            io: Registered::new(core, stream, interest)?,
+            io: Registered::new(core, Stream::new(stream), interest)?,
         })
     }
 
-    fn io(&self) -> &Registered<mio::net::TcpStream> {
+    fn io(&self) -> &Registered<Stream<mio::net::TcpStream>> {
         &self.io
     }
 
@@ -260,7 +263,7 @@ impl TcpStream {
     #[doc(alias = "peername")]
     #[doc(alias = "getpeername")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.io.get_ref().sock().peer_addr()
     }
 
     /// The address of this end.
@@ -269,7 +272,7 @@ impl TcpStream {
     #[doc(alias = "sockname")]
     #[doc(alias = "getsockname")]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.io.get_ref().sock().local_addr()
     }
 
     /// Turns Nagle's algorithm off (`true`) or on: small writes go out at once instead of
@@ -277,12 +280,12 @@ impl TcpStream {
     /// (`_set_nodelay`); tinyloop leaves the OS default and lets you choose.
     #[doc(alias = "TCP_NODELAY")]
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(nodelay)
+        self.io.get_ref().sock().set_nodelay(nodelay)
     }
 
     /// Whether Nagle's algorithm is off (see [`set_nodelay`](Self::set_nodelay)).
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
+        self.io.get_ref().sock().nodelay()
     }
 
     /// Borrows the stream as a read half and a write half, usable at the same time (for

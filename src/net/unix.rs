@@ -18,7 +18,9 @@ use mio::Interest;
 
 use super::registered::Registered;
 use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::stream::{impl_async_read, impl_async_write, stream_read_methods, stream_write_methods};
+use super::stream::{
+    impl_async_read, impl_async_write, stream_read_methods, stream_write_methods, Stream,
+};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::Direction;
@@ -84,7 +86,7 @@ impl fmt::Debug for UnixListener {
 /// asyncio: the `(reader, writer)` pair of `asyncio.open_unix_connection`.
 #[doc(alias = "open_unix_connection")]
 pub struct UnixStream {
-    io: Registered<mio::net::UnixStream>,
+    io: Registered<Stream<mio::net::UnixStream>>,
 }
 
 impl UnixStream {
@@ -101,9 +103,9 @@ impl UnixStream {
         let stream = UnixStream::from_mio(&core, mio::net::UnixStream::connect(path)?)?;
         stream
             .io
-            .async_io(Direction::Write, |s| match s.take_error()? {
+            .async_io(Direction::Write, |s| match s.sock().take_error()? {
                 Some(e) => Err(e),
-                None => match s.peer_addr() {
+                None => match s.sock().peer_addr() {
                     Ok(_) => Ok(()),
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => {
                         Err(io::ErrorKind::WouldBlock.into())
@@ -150,11 +152,11 @@ impl UnixStream {
     fn from_mio(core: &Rc<Core>, stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         let interest = Interest::READABLE | Interest::WRITABLE;
         Ok(UnixStream {
-            io: Registered::new(core, stream, interest)?,
+            io: Registered::new(core, Stream::new(stream), interest)?,
         })
     }
 
-    fn io(&self) -> &Registered<mio::net::UnixStream> {
+    fn io(&self) -> &Registered<Stream<mio::net::UnixStream>> {
         &self.io
     }
 
@@ -166,7 +168,7 @@ impl UnixStream {
     /// asyncio: `writer.get_extra_info("peername")`.
     #[doc(alias = "peername")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        self.io.get_ref().sock().peer_addr()
     }
 
     /// The address of this end (often unnamed).
@@ -174,7 +176,7 @@ impl UnixStream {
     /// asyncio: `writer.get_extra_info("sockname")`.
     #[doc(alias = "sockname")]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+        self.io.get_ref().sock().local_addr()
     }
 
     /// Borrows the stream as a read half and a write half (see
