@@ -11,7 +11,7 @@ use std::task::Poll;
 
 use futures_io::AsyncRead;
 use proptest::prelude::*;
-use tinyloop::net::{TcpListener, TcpStream, UnixStream};
+use tinyloop::net::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream, UnixStream};
 
 /// One read of the model test, of `len` bytes (at least 1).
 #[derive(Debug, Clone, Copy)]
@@ -172,37 +172,39 @@ fn exact_reads_of_framed_messages_over_tcp() {
         std::iter::once(len as u8).chain(body).collect()
     }
 
+    /// Sends every message of side `side`.
+    async fn send(mut write: OwnedWriteHalf, side: u8) {
+        for i in 0..MESSAGES {
+            write.write_all(&message(i, side)).await.unwrap();
+        }
+    }
+
+    /// Receives every message of side `side` with two exact reads each, and checks it.
+    async fn receive(mut read: OwnedReadHalf, side: u8) {
+        for i in 0..MESSAGES {
+            let mut frame = vec![0; 1];
+            read.read_exact(&mut frame).await.unwrap();
+            frame.resize(1 + usize::from(frame[0]), 0);
+            read.read_exact(&mut frame[1..]).await.unwrap();
+            assert_eq!(frame, message(i, side), "message {i} from side {side}");
+        }
+    }
+
     tinyloop::run(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = tinyloop::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            let (mut read, mut write) = stream.into_split();
-            let sending = tinyloop::spawn(async move {
-                for i in 0..MESSAGES {
-                    write.write_all(&message(i, 2)).await.unwrap();
-                }
-            });
-            for i in 0..MESSAGES {
-                let mut frame = vec![0; 1];
-                read.read_exact(&mut frame).await.unwrap();
-                frame.resize(1 + usize::from(frame[0]), 0);
-                read.read_exact(&mut frame[1..]).await.unwrap();
-                assert_eq!(frame, message(i, 1), "message {i} to the server");
-            }
-            sending.await.unwrap();
-        });
-        let mut client = TcpStream::connect(addr).await.unwrap();
-        for i in 0..MESSAGES {
-            client.write_all(&message(i, 1)).await.unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let ((client_read, client_write), (server_read, server_write)) =
+            (client.into_split(), server.into_split());
+        let tasks = [
+            tinyloop::spawn(send(client_write, 1)),
+            tinyloop::spawn(receive(server_read, 1)),
+            tinyloop::spawn(send(server_write, 2)),
+            tinyloop::spawn(receive(client_read, 2)),
+        ];
+        for task in tasks {
+            task.await.unwrap();
         }
-        for i in 0..MESSAGES {
-            let mut frame = vec![0; 1];
-            client.read_exact(&mut frame).await.unwrap();
-            frame.resize(1 + usize::from(frame[0]), 0);
-            client.read_exact(&mut frame[1..]).await.unwrap();
-            assert_eq!(frame, message(i, 2), "message {i} to the client");
-        }
-        server.await.unwrap();
     });
 }
