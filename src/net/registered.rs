@@ -95,7 +95,7 @@ impl<S: Source + WaitLabel + ?Sized> Registered<S> {
         &self,
         dir: Direction,
         op: Op,
-    ) -> IoFuture<'_, S, Op, fn(&Moved) -> bool>
+    ) -> IoFuture<'_, S, Op, impl Fn(&Moved) -> bool>
     where
         Op: FnMut(&S) -> io::Result<Moved>,
     {

@@ -211,3 +211,20 @@ fn an_exact_read_saves_the_call_that_would_only_say_would_block() {
         );
     });
 }
+
+/// A pending read is one flat future of 40 bytes: the stream, the buffer, the direction and
+/// the waiter ticket. The rule that says whether a read drained the socket is code, not data.
+#[test]
+fn a_pending_read_is_40_bytes() {
+    use super::stream::Stream;
+
+    crate::run(async {
+        let core = context::current("test");
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        let io = super::registered::Registered::new(&core, Stream::new(a), mio::Interest::READABLE)
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let read = io.read(&mut buf);
+        assert_eq!(std::mem::size_of_val(&read), 40);
+    });
+}
