@@ -57,7 +57,7 @@ impl<S: Source + WaitLabel + ?Sized> Registered<S> {
         &self,
         dir: Direction,
         op: Op,
-    ) -> IoFuture<'_, S, Op, fn(&R) -> bool>
+    ) -> IoFuture<'_, S, Op, impl Fn(&R) -> bool>
     where
         Op: FnMut(&S) -> io::Result<R>,
     {
