@@ -101,7 +101,48 @@ fn child_case(case: &str) {
             .join()
             .unwrap();
         }
+        "a_busy_loop_takes_ctrl_c" => {
+            // Never idle, no socket: the loop never blocks and has nothing to poll for but
+            // the Ctrl-C self-pipe, which it must still read.
+            tinyloop::run(async {
+                let _guard = Noisy("main future");
+                let _spinner = tinyloop::spawn(async {
+                    let _guard = Noisy("task");
+                    spin().await;
+                });
+                raise(SIGINT).unwrap();
+                spin_for(Duration::from_secs(10)).await;
+                println!("not interrupted");
+            });
+        }
+        "ctrl_c_reaches_a_busy_loop" => {
+            tinyloop::run(async {
+                let _spinner = tinyloop::spawn(spin());
+                let ctrl_c = tinyloop::signal::ctrl_c();
+                raise(SIGINT).unwrap();
+                match tinyloop::timeout(Duration::from_secs(10), ctrl_c).await {
+                    Ok(taken) => taken.unwrap(),
+                    Err(_) => println!("ctrl-c never taken"),
+                }
+            });
+            println!("run returned");
+        }
         other => panic!("unknown case {other}"),
+    }
+}
+
+/// Keeps the loop busy for ever: a task that yields in a loop.
+async fn spin() {
+    loop {
+        tinyloop::yield_now().await;
+    }
+}
+
+/// Keeps the loop busy for `limit` of wall time.
+async fn spin_for(limit: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        tinyloop::yield_now().await;
     }
 }
 
@@ -128,7 +169,9 @@ fn check(case: &str, out: &Output) -> Result<(), String> {
         ))
     };
     match case {
-        "first_ctrl_c_cancels_run" | "builder_run_cancels_on_first_ctrl_c" => {
+        "first_ctrl_c_cancels_run"
+        | "builder_run_cancels_on_first_ctrl_c"
+        | "a_busy_loop_takes_ctrl_c" => {
             if out.status.success() || stdout.contains("builder run returned") {
                 return fail("run should panic");
             }
@@ -145,6 +188,14 @@ fn check(case: &str, out: &Output) -> Result<(), String> {
         "second_ctrl_c_exits_a_stuck_loop" => {
             if out.status.code() != Some(130) {
                 return fail("expected exit status 130");
+            }
+        }
+        "ctrl_c_reaches_a_busy_loop" => {
+            if !out.status.success()
+                || stdout.contains("never taken")
+                || !stdout.contains("run returned")
+            {
+                return fail("ctrl_c() should take the signal in a busy loop");
             }
         }
         "ctrl_c_futures_take_the_signal" => {
@@ -178,6 +229,8 @@ fn main() {
         "ctrl_c_futures_take_the_signal",
         "nobody_waiting_means_the_default",
         "run_off_the_main_thread_leaves_sigint_alone",
+        "a_busy_loop_takes_ctrl_c",
+        "ctrl_c_reaches_a_busy_loop",
     ];
     let mut failed = 0;
     for case in cases {

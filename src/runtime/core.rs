@@ -511,12 +511,13 @@ impl Core {
         //    the loop can still wake it at all (`runtime/observe/deadlock.rs`).
         let timeout = self.poll_timeout().or_else(|| self.deadlock_check());
 
-        // 2. Poll for I/O: always when we may block, else only every IO_POLL_INTERVAL turns,
-        //    and then only if a socket or the Ctrl-C pipe is registered: with neither, a
-        //    poll can bring nothing (a wake from a thread also comes through the channel).
+        // 2. Poll for I/O: always when we may block, else every IO_POLL_INTERVAL turns if a
+        //    socket is registered, and at once when a Ctrl-C came. Otherwise a poll can bring
+        //    nothing: a wake from a thread also comes through the channel (step 3).
         let turns = self.turns_since_io.get().saturating_add(1);
         if timeout != Some(Duration::ZERO)
             || (turns >= IO_POLL_INTERVAL && self.reactor.borrow().has_sources())
+            || self.signals.take_raised()
         {
             self.turns_since_io.set(0);
             self.poll_io(timeout);

@@ -386,12 +386,13 @@ impl Reactor {
         self.len
     }
 
-    /// Whether a poll could bring anything but the cross-thread waker's event: a registered
-    /// source, or the SIGINT self-pipe. (A wake from another thread is also sent down the
-    /// loop's channel, which the loop reads every turn, so a busy loop need not poll for it.)
+    /// Whether a socket (any registered source) is there for a busy loop to poll. The other
+    /// two events a poll can bring need no polling while the loop is busy: a wake from
+    /// another thread is also sent down the loop's channel, which the loop reads every turn,
+    /// and a SIGINT also raises a flag the loop looks at every turn (`SignalState::raised`).
     #[inline]
     pub(crate) fn has_sources(&self) -> bool {
-        self.len > 0 || self.signal_waker.is_some()
+        self.len > 0
     }
 
     /// Registers `source` for `interest` under a fresh token.

@@ -41,6 +41,9 @@ impl Core {
         self.reactor
             .borrow_mut()
             .register_signals(&mut signals, sigint_waker())?;
+        // After the self-pipe's action, so that the pipe holds a byte once the flag is up.
+        let raiser = signal_hook::flag::register(SIGINT, Arc::clone(&state.raised))?;
+        state.raiser.set(Some(raiser));
         *state.source.borrow_mut() = Some(signals);
         global.listener_joined();
         Ok(())
