@@ -125,6 +125,8 @@ pub(crate) struct Moved {
 }
 
 impl Moved {
+    /// The drained rule `IoFuture` is built with: a function item, so that it takes no
+    /// room in the future (a pending read is 40 bytes).
     fn drained(&self) -> bool {
         self.drained
     }

@@ -160,3 +160,32 @@ impl Drop for SignalState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::runtime::context;
+
+    /// A loop that listened for Ctrl-C takes the handler action that raises its flag out
+    /// when it goes, so loops made one after another leave no action (and no flag) behind.
+    #[test]
+    fn a_dropped_loop_takes_its_ctrl_c_flag_out_of_the_handler() {
+        let flag = crate::run(async {
+            let core = context::current("test");
+            core.listen_for_sigint().unwrap(); // as `run` on the main thread, or `ctrl_c()`
+            let raised = &core.signals.raised;
+            assert_eq!(
+                Arc::strong_count(raised),
+                2,
+                "the flag's action is registered"
+            );
+            Arc::downgrade(raised)
+        });
+        assert_eq!(
+            flag.strong_count(),
+            0,
+            "the flag's action outlived its loop"
+        );
+    }
+}
